@@ -1,0 +1,15 @@
+/* chopin.h - Chopin, an HTTP/JSON API framework in C.
+ * Include this one header; the modules' own headers live in chopin/. */
+#ifndef CHOPIN_H
+#define CHOPIN_H
+
+#include "chopin/base.h"
+#include "chopin/json.h"
+#include "chopin/ctx.h"
+#include "chopin/app.h"
+#include "chopin/middleware.h"
+#include "chopin/testing.h"
+
+#define CHOPIN_VERSION "0.1.0"
+
+#endif

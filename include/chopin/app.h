@@ -1,0 +1,107 @@
+/* chopin/app.h - the application: configuration, routes, middleware, serving.
+ *
+ *   chopin_app *app = chopin_app_new();        // env + .env; NULL on bad config
+ *   chopin_get(app, "/users/:id", get_user);
+ *   return chopin_app_run(app);                 // serves until SIGINT/SIGTERM
+ *
+ * Routes and middleware are registered before the app starts; the router and
+ * every route's middleware chain are composed once, at start. */
+#ifndef CHOPIN_APP_H
+#define CHOPIN_APP_H
+
+#include "base.h"
+#include "ctx.h"
+
+typedef struct chopin_app chopin_app;
+typedef struct chopin_group chopin_group;
+
+typedef enum { CHOPIN_MODE_STANDARD, CHOPIN_MODE_PERFORMANCE } chopin_server_mode;
+
+/* Every setting, with its environment variable. docs/configuration.md is the
+ * table of defaults. Sizes in bytes, times in milliseconds. */
+typedef struct {
+    char host[256];                 /* SERVER_HOST, 127.0.0.1 */
+    int port;                       /* SERVER_PORT, 3000; 0 picks a free port */
+    chopin_server_mode mode;        /* SERVER_MODE, standard | performance */
+    int workers;                    /* CHOPIN_WORKERS, 0 = one per core */
+    int max_connections;            /* CHOPIN_MAX_CONNECTIONS, 10000 */
+    size_t max_request_line;        /* CHOPIN_MAX_REQUEST_LINE, 8 KiB -> 414 */
+    size_t max_header_bytes;        /* CHOPIN_MAX_HEADER_BYTES, 16 KiB -> 431 */
+    size_t max_headers;             /* CHOPIN_MAX_HEADERS, 100 -> 431 */
+    size_t max_body_bytes;          /* CHOPIN_MAX_BODY_BYTES, 1 MiB -> 413 */
+    size_t max_pending_output;      /* CHOPIN_MAX_PENDING_OUTPUT, 1 MiB: stop reading past it */
+    int header_timeout_ms;          /* CHOPIN_HEADER_TIMEOUT, 10 s: whole head must arrive */
+    int body_timeout_ms;            /* CHOPIN_BODY_TIMEOUT, 30 s: between body reads */
+    int keepalive_timeout_ms;       /* CHOPIN_KEEPALIVE_TIMEOUT, 60 s idle */
+    int write_timeout_ms;           /* CHOPIN_WRITE_TIMEOUT, 30 s without output progress */
+    int shutdown_timeout_ms;        /* CHOPIN_SHUTDOWN_TIMEOUT, 10 s to finish in-flight */
+    bool access_log;                /* CHOPIN_ACCESS_LOG, on in standard mode */
+} chopin_config;
+
+/* Reads the environment, then a .env file in the working directory (the
+ * environment wins). On a bad value prints "chopin: SETTING: why" to stderr
+ * and returns NULL. */
+chopin_app *chopin_app_new(void);
+/* The same from an explicit config (chopin_config_defaults + your changes). */
+chopin_app *chopin_app_new_with(const chopin_config *cfg);
+void chopin_app_free(chopin_app *app);
+const chopin_config *chopin_app_config(const chopin_app *app);
+
+void chopin_config_defaults(chopin_config *cfg);
+/* Fills cfg from defaults, then .env at env_path (may be NULL), then the
+ * environment. Returns 0, or -1 with a message naming the setting in err. */
+int chopin_config_load(chopin_config *cfg, const char *env_path, char *err, size_t err_len);
+
+/* --- Routes ------------------------------------------------------------- */
+
+/* Patterns: static segments, ":name" (one segment), "*name" (the rest, last
+ * only). Registering the same method and pattern twice, or a malformed
+ * pattern, aborts start-up with a message: it is a programming error. */
+void chopin_route(chopin_app *app, chopin_method m, const char *pattern, chopin_handler h);
+void chopin_get(chopin_app *app, const char *pattern, chopin_handler h);
+void chopin_post(chopin_app *app, const char *pattern, chopin_handler h);
+void chopin_put(chopin_app *app, const char *pattern, chopin_handler h);
+void chopin_patch(chopin_app *app, const char *pattern, chopin_handler h);
+void chopin_delete(chopin_app *app, const char *pattern, chopin_handler h);
+
+/* --- Middleware ------------------------------------------------------------ */
+
+/* before runs ahead of the handler; it returns CHOPIN_NEXT to go on, or
+ * answers the request and returns CHOPIN_STOP. after runs once the response
+ * is decided (in reverse order), for every middleware whose before ran; it may
+ * add headers. Either may be NULL. state is the middleware's own data. */
+typedef enum { CHOPIN_NEXT = 0, CHOPIN_STOP = 1 } chopin_flow;
+typedef struct {
+    const char *name;
+    chopin_flow (*before)(chopin_ctx *c, void *state);
+    void (*after)(chopin_ctx *c, void *state);
+    void *state;
+    void (*destroy)(void *state); /* called by chopin_app_free; may be NULL */
+} chopin_middleware;
+
+/* App-level middleware runs for every request, before routing (so it sees
+ * 404s, 405s and CORS preflights). */
+void chopin_use(chopin_app *app, chopin_middleware mw);
+
+/* A group shares a path prefix and middleware that runs after routing, for its
+ * routes only. Groups nest. */
+chopin_group *chopin_group_new(chopin_app *app, const char *prefix);
+chopin_group *chopin_group_sub(chopin_group *g, const char *prefix);
+void chopin_group_use(chopin_group *g, chopin_middleware mw);
+void chopin_group_route(chopin_group *g, chopin_method m, const char *pattern, chopin_handler h);
+
+/* --- Serving ------------------------------------------------------------- */
+
+/* Starts the workers and serves until SIGINT or SIGTERM, then shuts down
+ * gracefully. Prints a one-line banner with the URL to stdout. Returns the
+ * process exit status (0 after a clean shutdown). */
+int chopin_app_run(chopin_app *app);
+
+/* Non-blocking form, for tests and embedding: start, learn the bound port,
+ * stop (graceful, same as SIGTERM) and wait. */
+int chopin_app_start(chopin_app *app);
+int chopin_app_port(const chopin_app *app);
+void chopin_app_stop(chopin_app *app);
+int chopin_app_wait(chopin_app *app);
+
+#endif

@@ -1,0 +1,76 @@
+/* chopin/ctx.h - what a handler sees: the request, and the ways to answer it.
+ *
+ * A chopin_ctx lives for one request. Everything it hands out (views, arena
+ * memory) is valid until the response is finished; copy what must outlive it.
+ * A handler answers exactly once, with one of the chopin_send* / chopin_json*
+ * / chopin_error / chopin_redirect / chopin_send_file calls. A handler that
+ * returns without answering gets a 500 error. */
+#ifndef CHOPIN_CTX_H
+#define CHOPIN_CTX_H
+
+#include "base.h"
+#include "json.h"
+
+typedef struct chopin_ctx chopin_ctx;
+typedef void (*chopin_handler)(chopin_ctx *c);
+
+/* --- The request ---------------------------------------------------------- */
+
+chopin_method chopin_req_method(const chopin_ctx *c);
+chopin_str chopin_req_path(const chopin_ctx *c);  /* raw path, without the query */
+chopin_str chopin_req_query(const chopin_ctx *c); /* raw query string, without '?' */
+chopin_str chopin_req_body(const chopin_ctx *c);  /* decoded (de-chunked) body */
+int chopin_req_http_minor(const chopin_ctx *c);   /* 0 for HTTP/1.0, 1 for HTTP/1.1 */
+/* A request header by case-insensitive name; the first one if repeated. */
+chopin_str chopin_req_header(const chopin_ctx *c, const char *name);
+size_t chopin_req_header_count(const chopin_ctx *c);
+void chopin_req_header_at(const chopin_ctx *c, size_t i, chopin_str *name, chopin_str *value);
+/* A path parameter (":id" or "*rest" in the route), percent-decoded. */
+chopin_str chopin_param(const chopin_ctx *c, const char *name);
+/* A query parameter, percent-decoded ('+' is a space); the first if repeated.
+ * The query string is parsed on the first call, not before. */
+chopin_str chopin_query(chopin_ctx *c, const char *name);
+/* The request id given by the request-id middleware (empty without it). */
+chopin_str chopin_request_id(const chopin_ctx *c);
+
+/* --- Request-scoped memory ------------------------------------------------ */
+
+/* Memory freed in bulk when the request ends; NULL only if the system is out of memory. */
+void *chopin_alloc(chopin_ctx *c, size_t size);
+char *chopin_strdup(chopin_ctx *c, const char *s, size_t len); /* NUL-terminated copy */
+/* One pointer of per-request user data, for middleware to hand values to handlers. */
+void chopin_set_user(chopin_ctx *c, void *data);
+void *chopin_user(const chopin_ctx *c);
+
+/* --- The response ---------------------------------------------------------- */
+
+/* Adds a response header (both copied). Server, Date, Content-Length and
+ * Connection are the engine's and are refused (returns -1); so are names or
+ * values holding CR, LF or NUL (header injection). */
+int chopin_set_header(chopin_ctx *c, const char *name, const char *value);
+int chopin_set_headern(chopin_ctx *c, const char *name, size_t name_len, const char *value,
+                       size_t value_len);
+
+void chopin_send(chopin_ctx *c, int status, const char *content_type, const void *body,
+                 size_t len);
+void chopin_text(chopin_ctx *c, int status, const char *text); /* text/plain */
+void chopin_send_status(chopin_ctx *c, int status);            /* no body */
+void chopin_redirect(chopin_ctx *c, int status, const char *location);
+/* Sends a regular file with sendfile(2); 404 error if it cannot be opened. */
+void chopin_send_file(chopin_ctx *c, int status, const char *content_type, const char *path);
+
+/* The one error envelope every Chopin error uses:
+ *   {"error":{"status":404,"code":"NOT_FOUND","message":"...","request_id":"..."}}
+ * code is a stable machine-readable word; message is for people. */
+void chopin_error(chopin_ctx *c, int status, const char *code, const char *message);
+
+/* A JSON response written in place; see chopin/json.h. chopin_json_finish
+ * sends it (a 500 error instead if the writer was misused). */
+chopin_json *chopin_json_begin(chopin_ctx *c, int status);
+void chopin_json_finish(chopin_json *j);
+
+/* True once the handler (or a middleware) has answered. */
+bool chopin_responded(const chopin_ctx *c);
+int chopin_response_status(const chopin_ctx *c); /* 0 until answered */
+
+#endif

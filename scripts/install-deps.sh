@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Chopin needs to build, test and benchmark.
+# Idempotent: only missing packages are installed. Runs as root, or through sudo.
+# Usage: scripts/install-deps.sh [build|test|bench|all]   (default: test)
+set -euo pipefail
+
+profile=${1:-test}
+
+build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev git ca-certificates)
+test_pkgs=(libcriterion-dev libcurl4-openssl-dev curl python3)
+bench_pkgs=(wrk)
+
+case "$profile" in
+  build) want=("${build_pkgs[@]}") ;;
+  test)  want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  bench) want=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  all)   want=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  *) echo "install-deps: unknown profile '$profile' (build|test|bench|all)" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo=sudo
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q >/dev/null
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,265 @@
+/* app.c - the application: registration, composition, dispatch, serving. */
+#include "app_internal.h"
+
+#include "chopin/middleware.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static void mw_push(mw_list *l, chopin_middleware mw) {
+    chopin_middleware *n = realloc(l->items, (l->count + 1) * sizeof *n);
+    if (!n) abort();
+    n[l->count++] = mw;
+    l->items = n;
+}
+
+chopin_app *chopin_app_new_with(const chopin_config *cfg) {
+    chopin_app *app = calloc(1, sizeof *app);
+    if (!app) return NULL;
+    app->cfg = *cfg;
+    app->router = router_new();
+    if (!app->router) {
+        free(app);
+        return NULL;
+    }
+    return app;
+}
+
+chopin_app *chopin_app_new(void) {
+    chopin_config cfg;
+    char err[512];
+    if (chopin_config_load(&cfg, ".env", err, sizeof err)) {
+        fprintf(stderr, "chopin: %s\n", err);
+        return NULL;
+    }
+    return chopin_app_new_with(&cfg);
+}
+
+const chopin_config *chopin_app_config(const chopin_app *app) { return &app->cfg; }
+
+void chopin_app_free(chopin_app *app) {
+    if (!app) return;
+    if (app->test_worker) {
+        worker_destroy(app->test_worker);
+        free(app->test_worker);
+    }
+    for (size_t i = 0; i < app->num_routes; i++) {
+        free(app->routes[i]->pattern);
+        free(app->routes[i]->chain.items);
+        free(app->routes[i]);
+    }
+    free(app->routes);
+    for (size_t i = 0; i < app->mw.count; i++)
+        if (app->mw.items[i].destroy) app->mw.items[i].destroy(app->mw.items[i].state);
+    while (app->groups) {
+        chopin_group *g = app->groups;
+        for (size_t i = 0; i < g->mw.count; i++)
+            if (g->mw.items[i].destroy) g->mw.items[i].destroy(g->mw.items[i].state);
+        app->groups = g->next;
+        free(g->prefix);
+        free(g->mw.items);
+        free(g);
+    }
+    free(app->mw.items);
+    free(app->app_chain.items);
+    router_free(app->router);
+    free(app);
+}
+
+/* --- Registration -------------------------------------------------------------- */
+
+static void add_route(chopin_app *app, chopin_group *g, chopin_method m, const char *pattern,
+                      chopin_handler h) {
+    if (app->composed) {
+        fprintf(stderr, "chopin: route '%s' registered after start: ignored\n", pattern);
+        app->broken = true;
+        return;
+    }
+    size_t plen = strlen(g ? g->prefix : "") + strlen(pattern) + 1;
+    route_entry *r = calloc(1, sizeof *r);
+    char *full = malloc(plen);
+    route_entry **nr = realloc(app->routes, (app->num_routes + 1) * sizeof *nr);
+    if (!r || !full || !nr) abort();
+    snprintf(full, plen, "%s%s", g ? g->prefix : "", pattern);
+    app->routes = nr;
+    r->method = m;
+    r->pattern = full;
+    r->handler = h;
+    r->group = g;
+    app->routes[app->num_routes++] = r;
+    char err[256];
+    if (!h || (unsigned)m >= CHOPIN_METHOD_COUNT) {
+        fprintf(stderr, "chopin: route '%s': needs a handler and a known method\n", full);
+        app->broken = true;
+    } else if (router_add(app->router, m, full, r, err, sizeof err)) {
+        fprintf(stderr, "chopin: %s\n", err);
+        app->broken = true;
+    }
+}
+
+void chopin_route(chopin_app *app, chopin_method m, const char *pattern, chopin_handler h) {
+    add_route(app, NULL, m, pattern, h);
+}
+void chopin_get(chopin_app *app, const char *p, chopin_handler h) { chopin_route(app, CHOPIN_GET, p, h); }
+void chopin_post(chopin_app *app, const char *p, chopin_handler h) { chopin_route(app, CHOPIN_POST, p, h); }
+void chopin_put(chopin_app *app, const char *p, chopin_handler h) { chopin_route(app, CHOPIN_PUT, p, h); }
+void chopin_patch(chopin_app *app, const char *p, chopin_handler h) { chopin_route(app, CHOPIN_PATCH, p, h); }
+void chopin_delete(chopin_app *app, const char *p, chopin_handler h) { chopin_route(app, CHOPIN_DELETE, p, h); }
+
+void chopin_use(chopin_app *app, chopin_middleware mw) { mw_push(&app->mw, mw); }
+
+static chopin_group *group_new(chopin_app *app, chopin_group *parent, const char *prefix) {
+    chopin_group *g = calloc(1, sizeof *g);
+    size_t len = strlen(parent ? parent->prefix : "") + strlen(prefix) + 1;
+    if (!g || !(g->prefix = malloc(len))) abort();
+    snprintf(g->prefix, len, "%s%s", parent ? parent->prefix : "", prefix);
+    g->app = app;
+    g->parent = parent;
+    g->next = app->groups;
+    app->groups = g;
+    return g;
+}
+
+chopin_group *chopin_group_new(chopin_app *app, const char *prefix) { return group_new(app, NULL, prefix); }
+chopin_group *chopin_group_sub(chopin_group *g, const char *prefix) { return group_new(g->app, g, prefix); }
+void chopin_group_use(chopin_group *g, chopin_middleware mw) { mw_push(&g->mw, mw); }
+void chopin_group_route(chopin_group *g, chopin_method m, const char *pattern, chopin_handler h) {
+    add_route(g->app, g, m, pattern, h);
+}
+
+/* --- Composition ------------------------------------------------------------- */
+
+static void compose_group(mw_list *out, const chopin_group *g) {
+    if (!g) return;
+    compose_group(out, g->parent); /* outer groups first */
+    for (size_t i = 0; i < g->mw.count; i++) mw_push(out, g->mw.items[i]);
+}
+
+int app_compose(chopin_app *app) {
+    if (app->broken) return -1;
+    if (app->composed) return 0;
+    if (app->cfg.access_log) {
+        mw_push(&app->app_chain, chopin_request_id_middleware());
+        mw_push(&app->app_chain, chopin_access_log());
+    }
+    for (size_t i = 0; i < app->mw.count; i++) mw_push(&app->app_chain, app->mw.items[i]);
+    for (size_t i = 0; i < app->num_routes; i++) compose_group(&app->routes[i]->chain, app->routes[i]->group);
+    app->composed = true;
+    return 0;
+}
+
+/* --- Dispatch ----------------------------------------------------------------- */
+
+/* Runs a chain around fn: befores in order until one stops, fn if none did,
+ * afters in reverse for every before that ran. */
+static void run_chain(chopin_ctx *c, const mw_list *chain, void (*fn)(chopin_ctx *, void *), void *arg) {
+    size_t ran = 0;
+    bool stopped = false;
+    while (ran < chain->count) {
+        const chopin_middleware *m = &chain->items[ran++];
+        if (m->before && m->before(c, m->state) == CHOPIN_STOP) {
+            stopped = true;
+            break;
+        }
+    }
+    if (!stopped && !c->status) fn(c, arg);
+    while (ran > 0) {
+        const chopin_middleware *m = &chain->items[--ran];
+        if (m->after) m->after(c, m->state);
+    }
+}
+
+static void call_handler(chopin_ctx *c, void *arg) { ((route_entry *)arg)->handler(c); }
+
+static void set_allow(chopin_ctx *c, unsigned allow) {
+    char buf[96];
+    size_t n = 0;
+    if (allow & (1u << CHOPIN_GET)) allow |= 1u << CHOPIN_HEAD;
+    allow |= 1u << CHOPIN_OPTIONS;
+    for (int m = 0; m < CHOPIN_METHOD_COUNT; m++) {
+        if (!(allow & (1u << m))) continue;
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", n ? ", " : "", chopin_method_name((chopin_method)m));
+    }
+    chopin_set_headern(c, "Allow", 5, buf, n);
+}
+
+static void route_request(chopin_ctx *c, void *arg) {
+    chopin_app *app = arg;
+    const http1_request *req = c->req;
+    router_lookup(app->router, req->method, req->path.ptr, req->path.len, &c->match);
+    route_entry *r = c->match.route;
+    if (r) {
+        c->route = r;
+        if (r->chain.count) run_chain(c, &r->chain, call_handler, r);
+        else r->handler(c);
+        return;
+    }
+    if (req->method == CHOPIN_OPTIONS && (c->match.allow || chopin_str_eq(req->path, "*"))) {
+        set_allow(c, c->match.allow ? c->match.allow : ~0u);
+        chopin_send_status(c, 204);
+        return;
+    }
+    if (c->match.allow) {
+        set_allow(c, c->match.allow);
+        chopin_error(c, 405, "METHOD_NOT_ALLOWED", "this path does not accept this method");
+        return;
+    }
+    chopin_error(c, 404, "NOT_FOUND", "no route matches this path");
+}
+
+void app_handle(chopin_ctx *c, void *arg) {
+    chopin_app *app = arg;
+    if (app->app_chain.count) run_chain(c, &app->app_chain, route_request, app);
+    else route_request(c, app);
+}
+
+/* --- Serving -------------------------------------------------------------------- */
+
+int chopin_app_start(chopin_app *app) {
+    if (app->running || app_compose(app)) return -1;
+    app->srv.cfg = &app->cfg;
+    app->srv.handle = app_handle;
+    app->srv.handle_arg = app;
+    if (server_start(&app->srv)) return -1;
+    app->running = true;
+    return 0;
+}
+
+int chopin_app_port(const chopin_app *app) { return app->srv.port; }
+
+void chopin_app_stop(chopin_app *app) {
+    if (app->running) server_stop(&app->srv);
+}
+
+int chopin_app_wait(chopin_app *app) {
+    if (!app->running) return 1;
+    server_wait(&app->srv);
+    app->running = false;
+    return 0;
+}
+
+int chopin_app_run(chopin_app *app) {
+    /* Workers inherit this mask, so the signals reach only the sigwait below. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (chopin_app_start(app)) {
+        fprintf(stderr, "chopin: start-up failed\n");
+        return 1;
+    }
+    const chopin_config *cfg = &app->cfg;
+    bool v6 = strchr(cfg->host, ':') != NULL;
+    printf("chopin %s mode, %d workers, listening on http://%s%s%s:%d\n",
+           cfg->mode == CHOPIN_MODE_PERFORMANCE ? "performance" : "standard", app->srv.num_workers,
+           v6 ? "[" : "", cfg->host, v6 ? "]" : "", app->srv.port);
+    fflush(stdout);
+    int sig;
+    sigwait(&set, &sig);
+    chopin_app_stop(app);
+    chopin_app_wait(app);
+    fprintf(stderr, "chopin: stopped (signal %d)\n", sig);
+    return 0;
+}

@@ -1,0 +1,51 @@
+/* app_internal.h - the application object, shared by app.c (registration,
+ * dispatch, serving) and the in-process test client. Internal. */
+#ifndef CHOPIN_APP_INTERNAL_H
+#define CHOPIN_APP_INTERNAL_H
+
+#include "../engine/engine.h"
+
+typedef struct {
+    chopin_middleware *items;
+    size_t count;
+} mw_list;
+
+typedef struct route_entry {
+    chopin_method method;
+    char *pattern;
+    chopin_handler handler;
+    chopin_group *group; /* NULL for app routes */
+    mw_list chain;       /* composed at start: the group's middleware, outermost first */
+} route_entry;
+
+struct chopin_group {
+    chopin_app *app;
+    chopin_group *parent;
+    char *prefix; /* the full prefix, parents included */
+    mw_list mw;
+    chopin_group *next; /* all groups of the app, for freeing */
+};
+
+struct chopin_app {
+    chopin_config cfg;
+    router *router;
+    mw_list mw;       /* app-level, as registered by the user */
+    mw_list app_chain; /* composed at start: built-ins first, then the user's */
+    route_entry **routes;
+    size_t num_routes;
+    chopin_group *groups;
+    bool composed;
+    bool broken; /* a route failed to register: start-up refuses */
+    server srv;
+    bool running;
+    worker *test_worker; /* the in-process test client's worker, made on first use */
+    server test_srv;     /* its server: the same config and handler, no sockets */
+};
+
+/* Composes middleware chains once; later calls do nothing. Returns -1 if the
+ * app cannot start (a bad route). */
+int app_compose(chopin_app *app);
+/* The engine's entry: app middleware, routing, route middleware, handler. */
+void app_handle(chopin_ctx *c, void *arg);
+
+#endif

@@ -1,0 +1,250 @@
+/* config.c - settings from defaults, a .env file and the environment.
+ *
+ * One table names every setting, its variable, its kind and its range, so
+ * that parsing, validation and the error message are the same code for all.
+ * The environment wins over .env (the usual dotenv rule): a deployment can
+ * always override a checked-in file. */
+#include "chopin/app.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef enum { K_HOST, K_INT, K_SIZE, K_MS, K_MODE, K_BOOL } setting_kind;
+
+typedef struct {
+    const char *env;
+    setting_kind kind;
+    size_t offset;
+    long long min, max;
+} setting;
+
+#define OFF(field) offsetof(chopin_config, field)
+static const setting settings[] = {
+    {"SERVER_HOST", K_HOST, OFF(host), 0, 0},
+    {"SERVER_PORT", K_INT, OFF(port), 0, 65535},
+    {"SERVER_MODE", K_MODE, OFF(mode), 0, 0},
+    {"CHOPIN_WORKERS", K_INT, OFF(workers), 0, 1024},
+    {"CHOPIN_MAX_CONNECTIONS", K_INT, OFF(max_connections), 1, 10000000},
+    {"CHOPIN_MAX_REQUEST_LINE", K_SIZE, OFF(max_request_line), 64, 1 << 20},
+    {"CHOPIN_MAX_HEADER_BYTES", K_SIZE, OFF(max_header_bytes), 256, 1 << 24},
+    {"CHOPIN_MAX_HEADERS", K_SIZE, OFF(max_headers), 1, 10000},
+    {"CHOPIN_MAX_BODY_BYTES", K_SIZE, OFF(max_body_bytes), 0, 1LL << 40},
+    {"CHOPIN_MAX_PENDING_OUTPUT", K_SIZE, OFF(max_pending_output), 4096, 1LL << 32},
+    {"CHOPIN_HEADER_TIMEOUT", K_MS, OFF(header_timeout_ms), 1, 3600000},
+    {"CHOPIN_BODY_TIMEOUT", K_MS, OFF(body_timeout_ms), 1, 3600000},
+    {"CHOPIN_KEEPALIVE_TIMEOUT", K_MS, OFF(keepalive_timeout_ms), 1, 3600000},
+    {"CHOPIN_WRITE_TIMEOUT", K_MS, OFF(write_timeout_ms), 1, 3600000},
+    {"CHOPIN_SHUTDOWN_TIMEOUT", K_MS, OFF(shutdown_timeout_ms), 0, 3600000},
+    {"CHOPIN_ACCESS_LOG", K_BOOL, OFF(access_log), 0, 1},
+};
+
+void chopin_config_defaults(chopin_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    strcpy(cfg->host, "127.0.0.1");
+    cfg->port = 3000;
+    cfg->mode = CHOPIN_MODE_STANDARD;
+    cfg->workers = 0;
+    cfg->max_connections = 10000;
+    cfg->max_request_line = 8 * 1024;
+    cfg->max_header_bytes = 16 * 1024;
+    cfg->max_headers = 100;
+    cfg->max_body_bytes = 1024 * 1024;
+    cfg->max_pending_output = 1024 * 1024;
+    cfg->header_timeout_ms = 10000;
+    cfg->body_timeout_ms = 30000;
+    cfg->keepalive_timeout_ms = 60000;
+    cfg->write_timeout_ms = 30000;
+    cfg->shutdown_timeout_ms = 10000;
+    cfg->access_log = true;
+}
+
+/* A number with an optional unit; mult_units maps suffixes to multipliers. */
+static int parse_number(const char *s, long long *out, setting_kind kind) {
+    errno = 0;
+    char *end;
+    if (!isdigit((unsigned char)*s)) return -1;
+    long long v = strtoll(s, &end, 10);
+    if (errno) return -1;
+    long long mult = 1;
+    if (kind == K_SIZE) {
+        if (!strcasecmp(end, "k") || !strcasecmp(end, "kb") || !strcasecmp(end, "kib")) mult = 1LL << 10;
+        else if (!strcasecmp(end, "m") || !strcasecmp(end, "mb") || !strcasecmp(end, "mib")) mult = 1LL << 20;
+        else if (!strcasecmp(end, "g") || !strcasecmp(end, "gb") || !strcasecmp(end, "gib")) mult = 1LL << 30;
+        else if (*end && strcasecmp(end, "b")) return -1;
+    } else if (kind == K_MS) {
+        if (!strcmp(end, "s")) mult = 1000;
+        else if (!strcmp(end, "m") || !strcmp(end, "min")) mult = 60000;
+        else if (*end && strcmp(end, "ms")) return -1;
+    } else if (*end) {
+        return -1;
+    }
+    if (v > LLONG_MAX / mult) return -1;
+    *out = v * mult;
+    return 0;
+}
+
+static const char *expectation(const setting *s, char *buf, size_t len) {
+    switch (s->kind) {
+    case K_HOST: return "a host name or IP address (at most 255 bytes)";
+    case K_MODE: return "'standard' or 'performance'";
+    case K_BOOL: return "true/false, on/off, yes/no or 1/0";
+    case K_SIZE:
+        snprintf(buf, len, "a size in bytes (suffix k, m or g allowed) between %lld and %lld", s->min, s->max);
+        return buf;
+    case K_MS:
+        snprintf(buf, len, "a duration in ms (suffix s or m allowed) between %lld and %lld ms", s->min, s->max);
+        return buf;
+    default:
+        snprintf(buf, len, "a whole number between %lld and %lld", s->min, s->max);
+        return buf;
+    }
+}
+
+static int apply(chopin_config *cfg, const setting *s, const char *value) {
+    char *field = (char *)cfg + s->offset;
+    switch (s->kind) {
+    case K_HOST:
+        if (!*value || strlen(value) >= sizeof cfg->host) return -1;
+        strcpy(cfg->host, value);
+        return 0;
+    case K_MODE:
+        if (!strcmp(value, "standard")) cfg->mode = CHOPIN_MODE_STANDARD;
+        else if (!strcmp(value, "performance")) cfg->mode = CHOPIN_MODE_PERFORMANCE;
+        else return -1;
+        return 0;
+    case K_BOOL:
+        if (!strcasecmp(value, "1") || !strcasecmp(value, "true") || !strcasecmp(value, "on") ||
+            !strcasecmp(value, "yes"))
+            *(bool *)field = true;
+        else if (!strcasecmp(value, "0") || !strcasecmp(value, "false") ||
+                 !strcasecmp(value, "off") || !strcasecmp(value, "no"))
+            *(bool *)field = false;
+        else return -1;
+        return 0;
+    default: {
+        long long v;
+        if (parse_number(value, &v, s->kind) || v < s->min || v > s->max) return -1;
+        if (s->kind == K_SIZE) *(size_t *)field = (size_t)v;
+        else *(int *)field = (int)v;
+        return 0;
+    }
+    }
+}
+
+/* --- .env ---------------------------------------------------------------- */
+
+typedef struct {
+    char *key, *value;
+} env_pair;
+
+typedef struct {
+    env_pair *pairs;
+    size_t count;
+} env_file;
+
+static void env_file_free(env_file *f) {
+    for (size_t i = 0; i < f->count; i++) free(f->pairs[i].key), free(f->pairs[i].value);
+    free(f->pairs);
+}
+
+static char *trim(char *s) {
+    while (*s == ' ' || *s == '\t') s++;
+    char *e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n')) *--e = 0;
+    return s;
+}
+
+/* Parses one line; returns 1 for a pair, 0 for blank/comment, -1 if malformed. */
+static int parse_env_line(char *line, char **key, char **value) {
+    char *s = trim(line);
+    if (!*s || *s == '#') return 0;
+    if (!strncmp(s, "export ", 7)) s = trim(s + 7);
+    char *eq = strchr(s, '=');
+    if (!eq) return -1;
+    *eq = 0;
+    char *k = trim(s), *v = trim(eq + 1);
+    if (!*k) return -1;
+    for (char *p = k; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_') return -1;
+    size_t vl = strlen(v);
+    if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
+        v[vl - 1] = 0;
+        v++;
+    } else if (vl && (v[0] == '"' || v[0] == '\'')) {
+        return -1; /* unterminated quote */
+    } else {
+        char *hash = strstr(v, " #");
+        if (hash) *hash = 0, v = trim(v);
+    }
+    *key = k;
+    *value = v;
+    return 1;
+}
+
+static int env_file_load(env_file *f, const char *path, char *err, size_t err_len) {
+    FILE *fp = fopen(path, "r");
+    if (!fp) return 0; /* no .env is fine */
+    char line[4096];
+    int lineno = 0, rc = 0;
+    while (fgets(line, sizeof line, fp)) {
+        lineno++;
+        char *k, *v;
+        int r = parse_env_line(line, &k, &v);
+        if (r == 0) continue;
+        if (r < 0) {
+            snprintf(err, err_len, "%s:%d: expected KEY=VALUE", path, lineno);
+            rc = -1;
+            break;
+        }
+        env_pair *np = realloc(f->pairs, (f->count + 1) * sizeof *np);
+        if (!np) { rc = -1; snprintf(err, err_len, "out of memory"); break; }
+        f->pairs = np;
+        f->pairs[f->count].key = strdup(k);
+        f->pairs[f->count].value = strdup(v);
+        f->count++;
+    }
+    fclose(fp);
+    return rc;
+}
+
+static const char *env_file_get(const env_file *f, const char *key) {
+    const char *found = NULL;
+    for (size_t i = 0; i < f->count; i++)
+        if (f->pairs[i].key && !strcmp(f->pairs[i].key, key)) found = f->pairs[i].value;
+    return found; /* the last assignment wins, as in a shell */
+}
+
+int chopin_config_load(chopin_config *cfg, const char *env_path, char *err, size_t err_len) {
+    chopin_config_defaults(cfg);
+    env_file f = {0};
+    if (env_path && env_file_load(&f, env_path, err, err_len)) {
+        env_file_free(&f);
+        return -1;
+    }
+    bool access_log_set = false;
+    int rc = 0;
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+        const setting *s = &settings[i];
+        const char *v = getenv(s->env);
+        if (!v) v = env_file_get(&f, s->env);
+        if (!v) continue;
+        if (s->offset == OFF(access_log)) access_log_set = true;
+        if (apply(cfg, s, v)) {
+            char why[160];
+            snprintf(err, err_len, "%s='%.64s' is invalid: expected %s", s->env, v,
+                     expectation(s, why, sizeof why));
+            rc = -1;
+            break;
+        }
+    }
+    /* Performance mode turns the access log off unless asked for explicitly. */
+    if (!access_log_set && cfg->mode == CHOPIN_MODE_PERFORMANCE) cfg->access_log = false;
+    env_file_free(&f);
+    return rc;
+}

@@ -1,0 +1,60 @@
+/* ctx_internal.h - the request context, shared by the engine (which fills
+ * the request side and serializes the response side) and the app (which
+ * routes and runs handlers). Internal to libchopin. */
+#ifndef CHOPIN_CTX_INTERNAL_H
+#define CHOPIN_CTX_INTERNAL_H
+
+#include "chopin/app.h"
+#include "../core/core.h"
+#include "../http1/http1.h"
+#include "../json/json_internal.h"
+#include "../router/router.h"
+
+typedef struct resp_header resp_header;
+struct resp_header {
+    resp_header *next;
+    chopin_str name, value; /* arena copies */
+};
+
+typedef struct {
+    chopin_str name, value; /* decoded, arena copies */
+} query_param;
+
+struct chopin_ctx {
+    /* Set by the engine for each request. */
+    const http1_request *req;
+    chopin_str body;
+    chopin_arena *arena;   /* the worker's, reset after the response */
+    chopin_buf_pool *pool; /* the worker's */
+    const chopin_config *cfg;
+    int64_t start_us;      /* monotonic, for durations */
+
+    /* Set by routing. */
+    router_match match;
+    void *route; /* the app's route entry */
+
+    /* Parsed on demand. */
+    bool query_parsed;
+    size_t num_query;
+    query_param *query;
+
+    /* The response being built. */
+    int status; /* 0 until answered */
+    chopin_str content_type;
+    resp_header *headers, *headers_tail;
+    chopin_buf body_buf; /* response body, from the worker's pool */
+    int file_fd;         /* -1, or a file to send after the head */
+    int64_t file_len;
+    bool is_json;
+    chopin_json json;
+
+    chopin_str request_id;
+    void *user;
+};
+
+/* Resets c for a new request on the given worker resources. */
+void ctx_init(chopin_ctx *c, chopin_arena *arena, chopin_buf_pool *pool, const chopin_config *cfg);
+/* Releases what the response held (body buffer, file descriptor). */
+void ctx_finish(chopin_ctx *c);
+
+#endif

@@ -1,0 +1,62 @@
+/* core - memory the engine reuses: growable byte buffers, a pool of them,
+ * and the per-request arena. Internal to libchopin.
+ *
+ * Nothing here is thread-safe: every pool belongs to one worker. */
+#ifndef CHOPIN_CORE_H
+#define CHOPIN_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A growable byte buffer. data is NULL until first use. Buffers of exactly
+ * CHOPIN_BUF_BLOCK bytes come from and go back to a pool; a buffer that had
+ * to grow past that is plain malloc'd memory, freed when released. */
+typedef struct {
+    char *data;
+    size_t len; /* bytes in use */
+    size_t cap;
+} chopin_buf;
+
+#define CHOPIN_BUF_BLOCK (16 * 1024)
+
+typedef struct {
+    char **free_blocks;
+    size_t count, cap;
+    size_t max_kept; /* blocks beyond this go back to the system */
+} chopin_buf_pool;
+
+/* Every buf_* function accepts pool == NULL: plain malloc/free then. */
+void buf_pool_init(chopin_buf_pool *pool, size_t max_kept);
+void buf_pool_destroy(chopin_buf_pool *pool);
+/* Gives b a block if it has none. Returns -1 when out of memory. */
+int buf_acquire(chopin_buf_pool *pool, chopin_buf *b);
+/* Returns b's memory (pooled or freed); b becomes empty. */
+void buf_release(chopin_buf_pool *pool, chopin_buf *b);
+/* Makes room for `extra` more bytes, growing (pooled block -> heap) if needed. */
+int buf_reserve(chopin_buf_pool *pool, chopin_buf *b, size_t extra);
+int buf_append(chopin_buf_pool *pool, chopin_buf *b, const void *p, size_t n);
+/* Drops the first n bytes, moving the rest down. */
+void buf_consume(chopin_buf *b, size_t n);
+
+/* The request arena: bump allocation from a chain of chunks, all released at
+ * once. The first chunk is kept across resets, so a request that fits in it
+ * never calls malloc. */
+typedef struct arena_chunk arena_chunk;
+typedef struct {
+    arena_chunk *head;  /* current chunk */
+    arena_chunk *first; /* kept across resets */
+    size_t used;        /* bytes used in head */
+} chopin_arena;
+
+#define CHOPIN_ARENA_FIRST_CHUNK (8 * 1024)
+
+void arena_init(chopin_arena *a);
+void *arena_alloc(chopin_arena *a, size_t size); /* 16-byte aligned; NULL if out of memory */
+void arena_reset(chopin_arena *a);
+void arena_destroy(chopin_arena *a);
+
+/* Milliseconds from CLOCK_MONOTONIC. */
+int64_t chopin_now_ms(void);
+
+#endif

@@ -1,0 +1,347 @@
+/* conn.c - one connection: bytes in, requests out, responses back.
+ *
+ * The read buffer holds requests back to back. conn_process() answers every
+ * complete one in order into the write buffer and stops at the first
+ * incomplete one, so a pipelined batch costs one read and one write. Views
+ * handed to handlers point into the read buffer, which is therefore never
+ * moved while a handler runs; it is compacted only between batches. */
+#include "engine.h"
+
+#include <errno.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Room kept free before a read, so a read is worth its syscall. */
+#define MIN_READ_SPACE 4096
+static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+void conn_init(conn *c, worker *w, int fd) {
+    memset(c, 0, sizeof *c);
+    c->fd = fd;
+    c->w = w;
+    c->file_fd = -1;
+    c->to_kind = TO_NONE;
+}
+
+static void reset_request(conn *c) {
+    c->rstate = RS_HEAD;
+    memset(&c->scan, 0, sizeof c->scan);
+    memset(&c->chunked, 0, sizeof c->chunked);
+    c->head_len = 0;
+    c->body_len = 0;
+    c->head_moved = false;
+    c->sent_continue = false;
+}
+
+bool conn_is_idle(const conn *c) {
+    return c->in.len == c->in_pos && c->rstate == RS_HEAD && c->out.len == c->out_sent &&
+           c->file_fd < 0;
+}
+
+void conn_release_buffers(conn *c) {
+    buf_release(&c->w->pool, &c->in);
+    buf_release(&c->w->pool, &c->out);
+    c->in_pos = c->out_sent = 0;
+}
+
+/* An engine-level error: answer it and close, since the rest of the input
+ * can no longer be framed. */
+static void fail(conn *c, int status) {
+    response_error(c->w, c, status, true);
+    c->close_after = true;
+}
+
+static void dispatch(conn *c, const http1_request *req, chopin_str body) {
+    worker *w = c->w;
+    chopin_ctx *ctx = &w->ctx;
+    ctx_init(ctx, &w->arena, &w->pool, w->srv->cfg);
+    ctx->req = req;
+    ctx->body = body;
+    w->srv->handle(ctx, w->srv->handle_arg);
+    if (!ctx->status) chopin_error(ctx, 500, "INTERNAL_ERROR", "the handler sent no response");
+    bool keep_alive = req->keep_alive && !w->stopping;
+    bool head_only = req->method == CHOPIN_HEAD;
+    if (response_serialize(w, c, ctx, head_only, keep_alive, req->minor_version) != 0) {
+        c->close_after = true; /* out of memory: nothing sane can be sent */
+    } else if (ctx->file_fd >= 0 && !head_only) {
+        c->file_fd = ctx->file_fd;
+        c->file_off = 0;
+        c->file_left = ctx->file_len;
+        ctx->file_fd = -1;
+    }
+    ctx_finish(ctx);
+    arena_reset(&w->arena);
+    if (!keep_alive) c->close_after = true;
+}
+
+/* The head must be parsed again when the buffer moved under its views. */
+static bool reparse_head(conn *c) {
+    if (!c->head_moved) return true;
+    http1_scan scan = {0};
+    int rc = http1_parse_request(c->in.data + c->in_pos, c->head_len, &scan, &c->w->lim, &c->w->req);
+    c->head_moved = false;
+    return rc == (int)c->head_len;
+}
+
+/* The body is not all here: say 100 Continue if asked, start the timer. */
+static void wait_for_body(conn *c) {
+    worker *w = c->w;
+    if (w->req.expect_continue && !c->sent_continue && w->req.minor_version == 1) {
+        c->sent_continue = true;
+        if (buf_append(&w->pool, &c->out, continue_line, sizeof continue_line - 1)) c->close_after = true;
+    }
+    worker_set_timeout(w, c, TO_BODY);
+}
+
+/* Starts a request whose head is complete. Returns false to stop the batch. */
+static bool begin_body(conn *c, size_t head_len) {
+    worker *w = c->w;
+    const http1_request *req = &w->req;
+    c->head_len = head_len;
+    if (req->content_length > 0 && (uint64_t)req->content_length > w->srv->cfg->max_body_bytes) {
+        fail(c, 413);
+        return false;
+    }
+    if (req->chunked) c->rstate = RS_CHUNKED;
+    else if (req->content_length > 0) c->rstate = RS_BODY, c->body_len = req->content_length;
+    return true;
+}
+
+/* Drops the bytes between the decoded body and the undecoded rest, so a
+ * chunked body never holds more memory than its decoded size plus a line. */
+static void squeeze_chunked(conn *c) {
+    char *body = c->in.data + c->in_pos + c->head_len;
+    size_t have = c->in.len - c->in_pos - c->head_len;
+    size_t gap = c->chunked.in - c->chunked.out;
+    if (!gap) return;
+    memmove(body + c->chunked.out, body + c->chunked.in, have - c->chunked.in);
+    c->in.len -= gap;
+    c->chunked.in = c->chunked.out;
+}
+
+/* One step on the request at in_pos. Returns true if a request was answered
+ * and the batch may go on. */
+static bool step(conn *c) {
+    worker *w = c->w;
+    char *start = c->in.data + c->in_pos;
+    size_t avail = c->in.len - c->in_pos;
+    if (c->rstate == RS_HEAD) {
+        if (avail == 0) return false;
+        int rc = http1_parse_request(start, avail, &c->scan, &w->lim, &w->req);
+        if (rc == 0) {
+            if (c->to_kind != TO_HEAD) worker_set_timeout(w, c, TO_HEAD);
+            return false;
+        }
+        if (rc < 0) {
+            fail(c, -rc);
+            return false;
+        }
+        if (!begin_body(c, (size_t)rc)) return false;
+        if (c->rstate == RS_HEAD) {
+            dispatch(c, &w->req, CHOPIN_STR_NULL);
+            c->in_pos += (size_t)rc;
+            reset_request(c);
+            return true;
+        }
+    }
+    size_t have = avail - c->head_len;
+    char *body = start + c->head_len;
+    size_t consumed;
+    chopin_str body_view;
+    if (c->rstate == RS_BODY) {
+        if ((int64_t)have < c->body_len) {
+            wait_for_body(c);
+            return false;
+        }
+        consumed = (size_t)c->body_len;
+        body_view = (chopin_str){body, consumed};
+    } else {
+        int64_t rc = http1_decode_chunked(body, have, &c->chunked, w->srv->cfg->max_body_bytes);
+        if (rc < 0) {
+            fail(c, (int)-rc);
+            return false;
+        }
+        if (rc == 0) {
+            squeeze_chunked(c);
+            wait_for_body(c);
+            return false;
+        }
+        consumed = (size_t)rc;
+        body_view = (chopin_str){body, c->chunked.out};
+    }
+    if (!reparse_head(c)) {
+        fail(c, 400);
+        return false;
+    }
+    dispatch(c, &w->req, body_view);
+    c->in_pos += c->head_len + consumed;
+    reset_request(c);
+    return true;
+}
+
+void conn_process(conn *c) {
+    size_t max_out = c->w->srv->cfg->max_pending_output;
+    while (!c->close_after && c->file_fd < 0) {
+        if (c->out.len - c->out_sent > max_out) {
+            c->read_paused = true; /* backpressure: let the client read first */
+            break;
+        }
+        if (!step(c)) break;
+    }
+    if (c->in_pos) {
+        buf_consume(&c->in, c->in_pos);
+        c->in_pos = 0;
+        if (c->rstate != RS_HEAD) c->head_moved = true;
+    }
+}
+
+/* Makes room for the next read: the whole announced body at once, or at
+ * least MIN_READ_SPACE bytes. */
+static int ensure_read_space(conn *c) {
+    worker *w = c->w;
+    char *before = c->in.data;
+    size_t want = MIN_READ_SPACE;
+    if (c->rstate == RS_BODY) {
+        size_t need = c->head_len + (size_t)c->body_len;
+        size_t have = c->in.len - c->in_pos;
+        if (need > have) want = need - have;
+    }
+    if (!c->in.data) {
+        if (buf_acquire(&w->pool, &c->in)) return -1;
+    }
+    if (c->in.cap - c->in.len < want && buf_reserve(&w->pool, &c->in, want)) return -1;
+    if (before && c->in.data != before && c->rstate != RS_HEAD) c->head_moved = true;
+    return 0;
+}
+
+int conn_flush(conn *c) {
+    if (c->fd < 0) return 1; /* test client: the output stays in out */
+    while (c->out_sent < c->out.len) {
+        ssize_t n = send(c->fd, c->out.data + c->out_sent, c->out.len - c->out_sent, MSG_NOSIGNAL);
+        if (n > 0) {
+            c->out_sent += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+        return -1;
+    }
+    c->out.len = c->out_sent = 0;
+    while (c->file_fd >= 0) {
+        size_t chunk = c->file_left > (1 << 30) ? (size_t)1 << 30 : (size_t)c->file_left;
+        ssize_t n = chunk ? sendfile(c->fd, c->file_fd, &c->file_off, chunk) : 0;
+        if (n > 0) c->file_left -= n;
+        else if (n < 0 && errno == EINTR) continue;
+        else if (n < 0 && errno == EAGAIN) return 0;
+        else if (chunk) return -1; /* the file shrank: the framing is lost */
+        if (c->file_left == 0) {
+            close(c->file_fd);
+            c->file_fd = -1;
+        }
+    }
+    return 1;
+}
+
+/* After reading or writing: pick the connection's next wait. Returns -1 to close. */
+static int settle(conn *c, int flushed) {
+    worker *w = c->w;
+    if (flushed < 0) return -1;
+    if (flushed == 0) {
+        worker_set_timeout(w, c, TO_WRITE);
+        return 0;
+    }
+    buf_release(&w->pool, &c->out);
+    if (c->close_after) {
+        if (c->peer_closed || c->fd < 0) return -1;
+        if (!c->lingering) {
+            /* Half-close and drain: closing with unread input would send RST
+             * and could destroy the response before the client reads it. */
+            shutdown(c->fd, SHUT_WR);
+            c->lingering = true;
+            buf_release(&w->pool, &c->in);
+            worker_set_timeout(w, c, TO_LINGER);
+        }
+        return 0;
+    }
+    if (c->in.len == c->in_pos && c->rstate == RS_HEAD) {
+        if (c->peer_closed || w->stopping) return -1;
+        buf_release(&w->pool, &c->in);
+        worker_set_timeout(w, c, TO_IDLE);
+    }
+    return 0;
+}
+
+static int linger_read(conn *c) {
+    char sink[4096];
+    for (;;) {
+        ssize_t n = recv(c->fd, sink, sizeof sink, 0);
+        if (n > 0) continue;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+        return -1; /* EOF or error: done lingering */
+    }
+}
+
+/* Reads until the socket is empty or input must wait (pause, close, file). */
+static int read_some(conn *c) {
+    for (;;) {
+        if (c->file_fd >= 0) c->read_paused = true; /* resume once the file is out */
+        if (c->read_paused || c->close_after) return 0;
+        if (ensure_read_space(c)) return -1;
+        size_t space = c->in.cap - c->in.len;
+        ssize_t n = recv(c->fd, c->in.data + c->in.len, space, 0);
+        if (n > 0) {
+            c->in.len += (size_t)n;
+            if (c->rstate != RS_HEAD) worker_set_timeout(c->w, c, TO_BODY);
+            conn_process(c);
+            /* A short read means the socket is empty: with edge-triggered
+             * epoll the next arrival wakes us, so no read-until-EAGAIN. */
+            if ((size_t)n < space) return 0;
+            continue;
+        }
+        if (n == 0) {
+            c->peer_closed = true;
+            c->close_after = true; /* what is unanswered now never will be */
+            return 0;
+        }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+        return -1;
+    }
+}
+
+/* Moves the connection as far as it can go without waiting. */
+static int drive(conn *c, bool try_read) {
+    for (;;) {
+        if (try_read && read_some(c) < 0) return -1;
+        int flushed = conn_flush(c);
+        if (flushed != 1 || c->close_after) return settle(c, flushed);
+        if (c->read_paused) {
+            /* Output drained: answer what waited in the buffer, then read
+             * again, since input that came meanwhile left no edge to wake us. */
+            c->read_paused = false;
+            conn_process(c);
+            try_read = true;
+            continue;
+        }
+        if (c->in.len > c->in_pos && c->rstate == RS_HEAD) {
+            conn_process(c); /* requests that waited behind a file */
+            if (c->out.len || c->file_fd >= 0) {
+                try_read = false;
+                continue;
+            }
+        }
+        return settle(c, 1);
+    }
+}
+
+int conn_on_readable(conn *c) {
+    if (c->lingering) return linger_read(c);
+    return drive(c, true);
+}
+
+int conn_on_writable(conn *c) {
+    if (c->lingering) return 0;
+    return drive(c, false);
+}

@@ -1,0 +1,279 @@
+/* worker.c - one thread: an epoll loop over its listener and connections.
+ *
+ * Connections are registered once, edge-triggered, for input and output, so
+ * a request costs no epoll_ctl. Timeouts live in one list per kind (see
+ * timeout_kind); the loop wakes at the earliest deadline among list heads. */
+#include "engine.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MAX_EVENTS      256
+#define FREE_CONNS_KEPT 1024
+#define LINGER_MS       2000
+
+/* epoll user data for the two non-connection fds; connections use their pointer. */
+static char listen_tag, wake_tag;
+
+static const char busy_response[] =
+    "HTTP/1.1 503 Service Unavailable\r\nServer: chopin\r\nContent-Type: application/json\r\n"
+    "Content-Length: 91\r\nConnection: close\r\n\r\n"
+    "{\"error\":{\"status\":503,\"code\":\"UNAVAILABLE\",\"message\":\"the server is at its connection limit\"}}";
+
+int worker_init(worker *w, server *s, int id) {
+    const chopin_config *cfg = s->cfg;
+    memset(w, 0, sizeof *w);
+    w->id = id;
+    w->srv = s;
+    w->epfd = w->listen_fd = w->wake_fd = -1;
+    w->lim = (http1_limits){cfg->max_request_line, cfg->max_header_bytes, cfg->max_headers};
+    w->headers = calloc(cfg->max_headers ? cfg->max_headers : 1, sizeof *w->headers);
+    if (!w->headers) return -1;
+    w->req.headers = w->headers;
+    buf_pool_init(&w->pool, 4096);
+    arena_init(&w->arena);
+    int n = s->num_workers > 0 ? s->num_workers : 1;
+    w->max_conns = (size_t)(cfg->max_connections + n - 1) / (size_t)n;
+    w->now_ms = chopin_now_ms();
+    worker_refresh_date(w);
+    return 0;
+}
+
+void worker_destroy(worker *w) {
+    while (w->free_conns) {
+        conn *c = w->free_conns;
+        w->free_conns = c->next_free;
+        free(c);
+    }
+    if (w->epfd >= 0) close(w->epfd);
+    if (w->wake_fd >= 0) close(w->wake_fd);
+    if (w->listen_fd >= 0) close(w->listen_fd);
+    free(w->headers);
+    w->headers = NULL;
+    buf_release(&w->pool, &w->ctx.body_buf);
+    arena_destroy(&w->arena);
+    buf_pool_destroy(&w->pool);
+}
+
+/* --- Date cache ------------------------------------------------------------ */
+
+void worker_refresh_date(worker *w) {
+    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t now = time(NULL);
+    if (now == w->date_sec && w->date_len) return;
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    /* Formatted by hand: strftime's %a and %b follow the locale. */
+    int n = snprintf(w->date_line, sizeof w->date_line, "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n",
+                     days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec);
+    w->date_len = n > 0 ? (size_t)n : 0;
+    w->date_sec = now;
+}
+
+/* --- Timeouts ---------------------------------------------------------------- */
+
+static int timeout_ms(const worker *w, timeout_kind k) {
+    const chopin_config *cfg = w->srv->cfg;
+    switch (k) {
+    case TO_HEAD: return cfg->header_timeout_ms;
+    case TO_BODY: return cfg->body_timeout_ms;
+    case TO_IDLE: return cfg->keepalive_timeout_ms;
+    case TO_WRITE: return cfg->write_timeout_ms;
+    case TO_LINGER: return LINGER_MS;
+    default: return 0;
+    }
+}
+
+static void list_remove(worker *w, conn *c) {
+    if (c->to_kind == TO_NONE) return;
+    conn_list *l = &w->timeouts[c->to_kind];
+    if (c->to_prev) c->to_prev->to_next = c->to_next;
+    else l->head = c->to_next;
+    if (c->to_next) c->to_next->to_prev = c->to_prev;
+    else l->tail = c->to_prev;
+    c->to_prev = c->to_next = NULL;
+    c->to_kind = TO_NONE;
+}
+
+void worker_set_timeout(worker *w, conn *c, timeout_kind k) {
+    if (c->fd < 0) return; /* the test client has no clock */
+    list_remove(w, c);
+    conn_list *l = &w->timeouts[k];
+    c->to_kind = k;
+    c->deadline_ms = w->now_ms + timeout_ms(w, k);
+    c->to_prev = l->tail;
+    c->to_next = NULL;
+    if (l->tail) l->tail->to_next = c;
+    else l->head = c;
+    l->tail = c;
+}
+
+/* --- Connections ------------------------------------------------------------- */
+
+static void close_conn(worker *w, conn *c) {
+    list_remove(w, c);
+    if (c->file_fd >= 0) close(c->file_fd);
+    close(c->fd);
+    conn_release_buffers(c);
+    w->num_conns--;
+    if (w->num_conns < FREE_CONNS_KEPT) {
+        c->next_free = w->free_conns;
+        w->free_conns = c;
+    } else {
+        free(c);
+    }
+}
+
+static void on_timeout(worker *w, conn *c) {
+    /* A request partly received gets a 408 before the close; an idle or
+     * lingering connection just closes. */
+    if (c->to_kind == TO_HEAD || c->to_kind == TO_BODY) {
+        if (c->in.len > c->in_pos || c->rstate != RS_HEAD) {
+            c->out.len = c->out_sent = 0;
+            if (!response_error(w, c, 408, true)) conn_flush(c);
+        }
+    }
+    close_conn(w, c);
+}
+
+static void expire(worker *w) {
+    for (int k = 0; k < TO_COUNT; k++) {
+        conn *c;
+        while ((c = w->timeouts[k].head) && c->deadline_ms <= w->now_ms) on_timeout(w, c);
+    }
+}
+
+static int next_wait_ms(const worker *w) {
+    int64_t earliest = -1;
+    for (int k = 0; k < TO_COUNT; k++) {
+        const conn *c = w->timeouts[k].head;
+        if (c && (earliest < 0 || c->deadline_ms < earliest)) earliest = c->deadline_ms;
+    }
+    if (w->stopping && (earliest < 0 || w->stop_deadline_ms < earliest)) earliest = w->stop_deadline_ms;
+    if (earliest < 0) return 1000;
+    int64_t d = earliest - w->now_ms;
+    return d < 0 ? 0 : d > 1000 ? 1000 : (int)d;
+}
+
+static void accept_all(worker *w) {
+    for (;;) {
+        int fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno == EMFILE || errno == ENFILE)
+                fprintf(stderr, "chopin: worker %d: out of file descriptors\n", w->id);
+            return; /* EAGAIN, or try again on the next wake-up */
+        }
+        if (w->num_conns >= w->max_conns) {
+            ssize_t ignored = send(fd, busy_response, sizeof busy_response - 1, MSG_NOSIGNAL);
+            (void)ignored;
+            close(fd);
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        conn *c = w->free_conns;
+        if (c) w->free_conns = c->next_free;
+        else c = malloc(sizeof *c);
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        conn_init(c, w, fd);
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
+        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+            close(fd);
+            free(c);
+            continue;
+        }
+        w->num_conns++;
+        worker_set_timeout(w, c, TO_HEAD);
+    }
+}
+
+/* Graceful shutdown, step one: take what is already queued on the listener,
+ * stop listening, and close every connection with nothing in flight. */
+static void begin_stop(worker *w) {
+    if (w->stopping) return;
+    w->stopping = true;
+    w->stop_deadline_ms = w->now_ms + w->srv->cfg->shutdown_timeout_ms;
+    if (w->listen_fd >= 0) {
+        accept_all(w);
+        epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen_fd, NULL);
+        close(w->listen_fd);
+        w->listen_fd = -1;
+    }
+    /* Idle and just-accepted connections: read once in case a request is
+     * already there; whatever stays idle is closed. */
+    timeout_kind kinds[] = {TO_IDLE, TO_HEAD};
+    for (size_t i = 0; i < 2; i++) {
+        conn *c = w->timeouts[kinds[i]].head;
+        while (c) {
+            conn *next = c->to_next;
+            if (conn_is_idle(c)) {
+                if (conn_on_readable(c) < 0 || conn_is_idle(c)) close_conn(w, c);
+            }
+            c = next;
+        }
+    }
+}
+
+static void close_all(worker *w) {
+    for (int k = 0; k < TO_COUNT; k++)
+        while (w->timeouts[k].head) close_conn(w, w->timeouts[k].head);
+}
+
+static void on_conn_event(worker *w, conn *c, uint32_t events) {
+    int rc = 0;
+    if (events & EPOLLERR) rc = -1;
+    if (!rc && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))) rc = conn_on_readable(c);
+    if (!rc && (events & EPOLLOUT)) rc = conn_on_writable(c);
+    if (rc < 0) close_conn(w, c);
+}
+
+void *worker_main(void *arg) {
+    worker *w = arg;
+    struct epoll_event events[MAX_EVENTS];
+    for (;;) {
+        if (w->stopping && (w->num_conns == 0 || w->now_ms >= w->stop_deadline_ms)) break;
+        int n = epoll_wait(w->epfd, events, MAX_EVENTS, next_wait_ms(w));
+        w->now_ms = chopin_now_ms();
+        worker_refresh_date(w);
+        for (int i = 0; i < n; i++) {
+            void *tag = events[i].data.ptr;
+            if (tag == &listen_tag) {
+                if (w->listen_fd >= 0) accept_all(w);
+            } else if (tag == &wake_tag) {
+                uint64_t v;
+                ssize_t ignored = read(w->wake_fd, &v, sizeof v);
+                (void)ignored;
+                if (atomic_load(&w->srv->stopping)) begin_stop(w);
+            } else {
+                on_conn_event(w, tag, events[i].events);
+            }
+        }
+        expire(w);
+    }
+    close_all(w);
+    return NULL;
+}
+
+int worker_open_loop(worker *w) {
+    w->epfd = epoll_create1(EPOLL_CLOEXEC);
+    w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->epfd < 0 || w->wake_fd < 0) return -1;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &wake_tag};
+    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake_fd, &ev)) return -1;
+    ev = (struct epoll_event){.events = EPOLLIN, .data.ptr = &listen_tag};
+    return epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->listen_fd, &ev);
+}
