@@ -283,11 +283,14 @@ static int linger_read(conn *c) {
     }
 }
 
-/* Reads until the socket is empty or input must wait (pause, close, file). */
-static int read_some(conn *c) {
+/* Reads until the socket is empty or input must wait (pause, close, file).
+ * Returns 1 when the read budget ran out with input possibly left. */
+static int read_some(conn *c, int *budget) {
     for (;;) {
         if (c->file_fd >= 0) c->read_paused = true; /* resume once the file is out */
         if (c->read_paused || c->close_after) return 0;
+        if (*budget == 0) return 1;
+        --*budget;
         if (ensure_read_space(c)) return -1;
         size_t space = c->in.cap - c->in.len;
         ssize_t n = recv(c->fd, c->in.data + c->in.len, space, 0);
@@ -311,10 +314,19 @@ static int read_some(conn *c) {
     }
 }
 
+/* Reads per wake-up before a connection yields to the others of its worker:
+ * a client that pipelines without pause must not starve them. */
+#define READ_BUDGET 16
+
 /* Moves the connection as far as it can go without waiting. */
 static int drive(conn *c, bool try_read) {
+    int budget = READ_BUDGET;
     for (;;) {
-        if (try_read && read_some(c) < 0) return -1;
+        if (try_read) {
+            int r = read_some(c, &budget);
+            if (r < 0) return -1;
+            if (r > 0) worker_defer(c->w, c); /* more to read: after the others */
+        }
         int flushed = conn_flush(c);
         if (flushed != 1 || c->close_after) return settle(c, flushed);
         if (c->read_paused) {
@@ -322,7 +334,8 @@ static int drive(conn *c, bool try_read) {
              * again, since input that came meanwhile left no edge to wake us. */
             c->read_paused = false;
             conn_process(c);
-            try_read = true;
+            try_read = budget > 0;
+            if (!try_read) worker_defer(c->w, c);
             continue;
         }
         if (c->in.len > c->in_pos && c->rstate == RS_HEAD) {

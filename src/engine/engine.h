@@ -67,6 +67,8 @@ struct conn {
     int64_t deadline_ms;
     conn *to_prev, *to_next;
     conn *next_free;
+    conn *next_deferred; /* in the worker's deferred list */
+    bool deferred;
 };
 
 struct worker {
@@ -84,6 +86,7 @@ struct worker {
     chopin_ctx ctx;
     size_t num_conns, max_conns;
     conn *free_conns;
+    conn *deferred; /* connections with input left after their read budget */
     conn_list timeouts[TO_COUNT];
     int64_t now_ms;
     /* Date header: "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n", refreshed when the second changes. */
@@ -117,6 +120,8 @@ void *worker_main(void *arg);
 int worker_open_loop(worker *w);
 void worker_set_timeout(worker *w, conn *c, timeout_kind k);
 void worker_refresh_date(worker *w);
+/* Queues c to be driven again after this round of events (fairness). */
+void worker_defer(worker *w, conn *c);
 
 /* --- conn.c --- */
 void conn_init(conn *c, worker *w, int fd);

@@ -120,8 +120,21 @@ void worker_set_timeout(worker *w, conn *c, timeout_kind k) {
 
 /* --- Connections ------------------------------------------------------------- */
 
+void worker_defer(worker *w, conn *c) {
+    if (c->deferred || c->fd < 0) return;
+    c->deferred = true;
+    c->next_deferred = w->deferred;
+    w->deferred = c;
+}
+
 static void close_conn(worker *w, conn *c) {
     list_remove(w, c);
+    if (c->deferred) { /* rare: unlink before the conn is reused */
+        conn **pp = &w->deferred;
+        while (*pp != c) pp = &(*pp)->next_deferred;
+        *pp = c->next_deferred;
+        c->deferred = false;
+    }
     if (c->file_fd >= 0) close(c->file_fd);
     close(c->fd);
     conn_release_buffers(c);
@@ -233,6 +246,20 @@ static void close_all(worker *w) {
         while (w->timeouts[k].head) close_conn(w, w->timeouts[k].head);
 }
 
+static void run_deferred(worker *w) {
+    conn *list = w->deferred;
+    w->deferred = NULL;
+    while (list) {
+        conn *c = list;
+        list = c->next_deferred;
+        c->deferred = false;
+        if (conn_on_readable(c) < 0) {
+            /* close_conn must not find c in the list we are walking */
+            close_conn(w, c);
+        }
+    }
+}
+
 static void on_conn_event(worker *w, conn *c, uint32_t events) {
     int rc = 0;
     if (events & EPOLLERR) rc = -1;
@@ -246,7 +273,7 @@ void *worker_main(void *arg) {
     struct epoll_event events[MAX_EVENTS];
     for (;;) {
         if (w->stopping && (w->num_conns == 0 || w->now_ms >= w->stop_deadline_ms)) break;
-        int n = epoll_wait(w->epfd, events, MAX_EVENTS, next_wait_ms(w));
+        int n = epoll_wait(w->epfd, events, MAX_EVENTS, w->deferred ? 0 : next_wait_ms(w));
         w->now_ms = chopin_now_ms();
         worker_refresh_date(w);
         for (int i = 0; i < n; i++) {
@@ -262,6 +289,7 @@ void *worker_main(void *arg) {
                 on_conn_event(w, tag, events[i].events);
             }
         }
+        run_deferred(w);
         expire(w);
     }
     close_all(w);

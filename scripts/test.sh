@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls this):
+#   1. installs what is missing (scripts/install-deps.sh test)
+#   2. gcc, Release: build with -Werror, unit + integration tests (ctest)
+#   3. clang, ASan + UBSan: build, the same tests
+#   4. install into a temporary prefix; build a program against it with
+#      pkg-config and another with CMake find_package, and run both
+#   5. libFuzzer targets, each for FUZZ_SECONDS (default 30) on its seed corpus
+# Environment: JOBS (default nproc), FUZZ_SECONDS, SKIP_FUZZ=1, SKIP_ASAN=1.
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+jobs=${JOBS:-$(nproc)}
+fuzz_seconds=${FUZZ_SECONDS:-30}
+passed=0
+failed=0
+failures=()
+
+step() { printf '\n=== %s\n' "$*"; }
+record() { # record NAME STATUS
+  if [ "$2" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$1"); fi
+}
+
+step "dependencies"
+scripts/install-deps.sh test || { echo "test.sh: could not install dependencies" >&2; exit 1; }
+
+build_and_test() { # NAME CC BUILD_TYPE EXTRA_CMAKE_ARGS...
+  local name=$1 cc=$2 type=$3; shift 3
+  local dir=build/$name
+  step "$name: configure and build ($cc, $type)"
+  if ! CC=$cc cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE="$type" "$@" >"$dir.configure.log" 2>&1; then
+    cat "$dir.configure.log"; record "$name build" 1; return
+  fi
+  if ! cmake --build "$dir" -j"$jobs" 2>&1 | tail -n 40; then record "$name build" 1; return; fi
+  [ "${PIPESTATUS[0]}" -eq 0 ] || { record "$name build" 1; return; }
+  record "$name build" 0
+  step "$name: tests"
+  (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 300)
+  record "$name tests" $?
+}
+
+mkdir -p build
+build_and_test gcc gcc Release
+if [ "${SKIP_ASAN:-0}" != 1 ]; then
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    build_and_test asan clang Debug -DCHOPIN_SANITIZE=ON
+fi
+
+step "install: pkg-config and find_package against an installed copy"
+prefix=$(mktemp -d /tmp/chopin-prefix.XXXXXX)
+(
+  set -e
+  cmake --install build/gcc --prefix "$prefix" >/dev/null
+  for f in include/chopin.h include/chopin/app.h lib/libchopin.a lib/libchopin.so \
+           lib/pkgconfig/chopin.pc lib/cmake/chopin/chopinConfig.cmake bin/chopin-hello bin/chopin-tfb; do
+    [ -e "$prefix/$f" ] || { echo "missing $prefix/$f"; exit 1; }
+  done
+  export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+  cc -std=c11 -Wall -Wextra -Werror tests/install/app.c $(pkg-config --cflags --libs chopin) -o "$prefix/app-pc"
+  "$prefix/app-pc"
+  cmake -S tests/install -B "$prefix/cmake-build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+  cmake --build "$prefix/cmake-build" >/dev/null
+  "$prefix/cmake-build/app-cmake"
+)
+record "install" $?
+rm -rf "$prefix"
+
+if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+  step "fuzz: each target for ${fuzz_seconds}s"
+  if CC=clang cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=Debug -DCHOPIN_FUZZ=ON >build/fuzz.configure.log 2>&1 &&
+     cmake --build build/fuzz -j"$jobs" >build/fuzz.build.log 2>&1; then
+    for target in build/fuzz/tests/fuzz/fuzz_*; do
+      [ -x "$target" ] || continue
+      name=$(basename "$target"); corpus_name=${name#fuzz_}
+      work=$(mktemp -d /tmp/chopin-fuzz.XXXXXX)
+      cp -r "tests/fuzz/corpus/$corpus_name/." "$work/" 2>/dev/null
+      dict=(); [ -f "tests/fuzz/$corpus_name.dict" ] && dict=(-dict="tests/fuzz/$corpus_name.dict")
+      "$target" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 "${dict[@]}" \
+        -artifact_prefix="$work/" "$work" >"$work.log" 2>&1
+      status=$?
+      tail -n 2 "$work.log"
+      [ $status -eq 0 ] || { tail -n 40 "$work.log"; ls "$work"/crash-* 2>/dev/null; }
+      record "$name" $status
+      rm -rf "$work" "$work.log"
+    done
+  else
+    tail -n 30 build/fuzz.configure.log build/fuzz.build.log
+    record "fuzz build" 1
+  fi
+fi
+
+echo
+[ ${#failures[@]} -eq 0 ] || printf 'failed: %s\n' "${failures[@]}"
+echo "test.sh: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
