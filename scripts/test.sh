@@ -69,7 +69,8 @@ rm -rf "$prefix"
 if [ "${SKIP_FUZZ:-0}" != 1 ]; then
   step "fuzz: each target for ${fuzz_seconds}s"
   if CC=clang cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=Debug -DCHOPIN_FUZZ=ON >build/fuzz.configure.log 2>&1 &&
-     cmake --build build/fuzz -j"$jobs" >build/fuzz.build.log 2>&1; then
+     cmake --build build/fuzz -j"$jobs" --target $(for f in tests/fuzz/fuzz_*.c; do basename "$f" .c; done) \
+       >build/fuzz.build.log 2>&1; then
     for target in build/fuzz/tests/fuzz/fuzz_*; do
       [ -x "$target" ] || continue
       name=$(basename "$target"); corpus_name=${name#fuzz_}

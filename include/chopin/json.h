@@ -12,7 +12,8 @@
  *   chopin_json_end(j);
  *   chopin_json_finish(j);       // sends the response
  *
- * Nesting deeper than CHOPIN_JSON_MAX_DEPTH or a key outside an object sets a
+ * A document is exactly one value. Nesting deeper than CHOPIN_JSON_MAX_DEPTH,
+ * a key outside an object, a second top-level value or no value at all sets a
  * sticky error flag: the response becomes a 500 instead of invalid JSON. */
 #ifndef CHOPIN_JSON_H
 #define CHOPIN_JSON_H
@@ -43,7 +44,8 @@ bool chopin_json_failed(const chopin_json *j);
 /* --- Standalone use, outside a request (tests, tools, caches) ------------ */
 
 /* A writer over a caller-owned malloc'd buffer; chopin_json_take() hands the
- * NUL-terminated text to the caller (free() it), or NULL if the writer failed. */
+ * NUL-terminated text to the caller (free() it), or NULL if the writer failed
+ * or holds no complete value. */
 chopin_json *chopin_json_new(void);
 char *chopin_json_take(chopin_json *j, size_t *len_out);
 void chopin_json_free(chopin_json *j);

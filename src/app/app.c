@@ -136,12 +136,19 @@ static void compose_group(mw_list *out, const chopin_group *g) {
     for (size_t i = 0; i < g->mw.count; i++) mw_push(out, g->mw.items[i]);
 }
 
+static bool app_uses(const chopin_app *app, const char *name) {
+    for (size_t i = 0; i < app->mw.count; i++)
+        if (app->mw.items[i].name && !strcmp(app->mw.items[i].name, name)) return true;
+    return false;
+}
+
 int app_compose(chopin_app *app) {
     if (app->broken) return -1;
     if (app->composed) return 0;
     if (app->cfg.access_log) {
-        mw_push(&app->app_chain, chopin_request_id_middleware());
-        mw_push(&app->app_chain, chopin_access_log());
+        /* Built-ins go first (outermost) unless the user placed them already. */
+        if (!app_uses(app, "request_id")) mw_push(&app->app_chain, chopin_request_id_middleware());
+        if (!app_uses(app, "access_log")) mw_push(&app->app_chain, chopin_access_log());
     }
     for (size_t i = 0; i < app->mw.count; i++) mw_push(&app->app_chain, app->mw.items[i]);
     for (size_t i = 0; i < app->num_routes; i++) compose_group(&app->routes[i]->chain, app->routes[i]->group);

@@ -261,18 +261,20 @@ void chopin_error(chopin_ctx *c, int status, const char *code, const char *messa
 }
 
 chopin_json *chopin_json_begin(chopin_ctx *c, int status) {
-    c->body_buf.len = 0;
     json_writer_init(&c->json, &c->body_buf, c->pool);
     c->json.ctx = c;
     c->json.status = status;
-    if (c->status) c->json.failed = true; /* already answered: write nothing */
+    /* Already answered: a failed writer writes nothing, so the first
+     * answer's body survives. */
+    if (c->status) c->json.failed = true;
+    else c->body_buf.len = 0;
     return &c->json;
 }
 
 void chopin_json_finish(chopin_json *j) {
     chopin_ctx *c = j->ctx;
     if (!c || c->status) return;
-    if (j->failed || j->depth || j->after_key) {
+    if (j->failed || j->depth || j->after_key || !j->has_value) {
         c->body_buf.len = 0;
         chopin_error(c, 500, "INTERNAL_ERROR", "the handler wrote invalid JSON");
         return;

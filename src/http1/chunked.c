@@ -93,10 +93,10 @@ int64_t http1_decode_chunked(char *buf, size_t len, http1_chunked *st, size_t ma
             st->state = S_SIZE;
             break;
         case S_TRAILER:
-            st->in++;
             if (c == '\r') st->state = S_END_LF;
             else if (c < 0x21 || c == 0x7f || c == ':') return -400; /* obs-fold or empty name */
             else { st->state = S_TRAILER_LINE; st->line_bytes = 1; }
+            st->in++;
             break;
         case S_TRAILER_LINE:
             if (++st->line_bytes > MAX_LINE_BYTES) return -400;

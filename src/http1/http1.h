@@ -15,9 +15,10 @@
  *   proxy in front reads them differently.
  * - Up to 8 empty lines before the request line are skipped (RFC 9112 2.2).
  * - obs-fold, whitespace before ':', Content-Length together with
- *   Transfer-Encoding, differing duplicate Content-Length, a transfer coding
- *   other than exactly "chunked", a missing or repeated Host on HTTP/1.1: 400.
- * - Unknown but well-formed methods: 501. HTTP versions other than 1.0/1.1: 505. */
+ *   Transfer-Encoding, differing duplicate Content-Length, two
+ *   Transfer-Encoding fields, a missing or repeated Host on HTTP/1.1: 400.
+ * - Unknown but well-formed methods, and a transfer coding other than exactly
+ *   "chunked": 501 (RFC 9112 6.1). HTTP versions other than 1.0/1.1: 505. */
 #ifndef CHOPIN_HTTP1_H
 #define CHOPIN_HTTP1_H
 

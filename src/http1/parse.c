@@ -58,21 +58,36 @@ static int method_from(const char *p, size_t len, chopin_method *out) {
     return -501; /* a well-formed token we do not implement (CONNECT, TRACE, ...) */
 }
 
+/* The answer when n bytes past the leading empty lines have arrived without
+ * the head ending: 414 once the request line is over its limit with no LF
+ * yet, 431 once the head is. When both are over, the one crossed first. */
+static int over_limits(size_t n, bool line_ended, const http1_limits *lim) {
+    bool line_over = !line_ended && n > lim->max_request_line;
+    bool head_over = n > lim->max_header_bytes;
+    if (line_over && (!head_over || lim->max_request_line <= lim->max_header_bytes)) return -414;
+    return head_over ? -431 : 0;
+}
+
 /* Finds the end of the head: the index just past "\r\n\r\n", 0 if not there
- * yet, -400 on an LF that is not preceded by CR. */
-static long find_head_end(const char *buf, size_t len, size_t start, http1_scan *scan) {
+ * yet, -400 on an LF that is not preceded by CR, -414/-431 on a limit. The
+ * limits are judged on the bytes before each LF, so that the answer is the
+ * one the bytes would have got arriving one at a time, however they arrive. */
+static long find_head_end(const char *buf, size_t len, size_t start, const http1_limits *lim,
+                          http1_scan *scan) {
     size_t pos = scan->scanned > start ? scan->scanned : start;
     while (pos < len) {
         const char *lf = memchr(buf + pos, '\n', len - pos);
         if (!lf) break;
         size_t i = (size_t)(lf - buf);
+        int rc = over_limits(i - start, scan->line_ended, lim);
+        if (rc) return rc;
         if (i == start || buf[i - 1] != '\r') return -400;
         scan->line_ended = true;
         if (i >= start + 3 && buf[i - 2] == '\n') return (long)(i + 1);
         pos = i + 1;
     }
     scan->scanned = len;
-    return 0;
+    return over_limits(len - start, scan->line_ended, lim);
 }
 
 static int parse_version(const char *p, int *minor) {
@@ -266,13 +281,8 @@ int http1_parse_request(const char *buf, size_t len, http1_scan *scan, const htt
     }
     if (start < len && buf[start] == '\n') return -400;
 
-    long end = find_head_end(buf, len, start, scan);
-    if (end < 0) return (int)end;
-    if (end == 0) {
-        if (!scan->line_ended && len - start > lim->max_request_line) return -414;
-        if (len - start > lim->max_header_bytes) return -431;
-        return 0;
-    }
+    long end = find_head_end(buf, len, start, lim, scan);
+    if (end <= 0) return (int)end;
     if ((size_t)end - start > lim->max_header_bytes) return -431;
 
     req->num_headers = 0;

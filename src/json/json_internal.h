@@ -13,6 +13,7 @@ struct chopin_json {
     chopin_buf_pool *pool; /* out's pool; NULL for a standalone writer */
     bool failed;           /* sticky: misuse or out of memory */
     bool after_key;        /* a key was written, its value is next */
+    bool has_value;        /* the top-level value has begun: a document holds one */
     uint8_t depth;
     uint8_t level[CHOPIN_JSON_MAX_DEPTH]; /* JSON_LEVEL_* bits per open container */
     chopin_buf own;        /* the buffer of a standalone writer */

@@ -19,6 +19,7 @@ void json_writer_init(chopin_json *j, chopin_buf *out, chopin_buf_pool *pool) {
     j->pool = pool;
     j->failed = false;
     j->after_key = false;
+    j->has_value = false;
     j->depth = 0;
 }
 
@@ -39,7 +40,14 @@ static inline bool begin_value(chopin_json *j) {
         j->after_key = false;
         return true;
     }
-    if (j->depth == 0) return true; /* a top-level value */
+    if (j->depth == 0) { /* the top-level value: only one per document */
+        if (j->has_value) {
+            j->failed = true;
+            return false;
+        }
+        j->has_value = true;
+        return true;
+    }
     uint8_t *lv = &j->level[j->depth - 1];
     if (*lv & JSON_LEVEL_OBJECT) { /* a value in an object needs a key first */
         j->failed = true;
@@ -215,7 +223,7 @@ chopin_json *chopin_json_new(void) {
 }
 
 char *chopin_json_take(chopin_json *j, size_t *len_out) {
-    if (j->failed || j->depth != 0 || j->after_key || !put(j, "", 1)) return NULL;
+    if (j->failed || j->depth != 0 || j->after_key || !j->has_value || !put(j, "", 1)) return NULL;
     char *text = j->own.data;
     if (len_out) *len_out = j->own.len - 1;
     j->own.data = NULL;

@@ -157,7 +157,7 @@ typedef struct {
     size_t len;
     chopin_method method;
     router_match *match;
-    unsigned first_allow; /* methods of the first path match, for 405 */
+    unsigned allow; /* methods of every node the path matched, for 405 */
 } lookup;
 
 static bool push_param(lookup *lk, const rnode *n, size_t from, size_t to) {
@@ -181,7 +181,7 @@ static bool walk(lookup *lk, const rnode *n, size_t pos) {
                 lk->match->allow = allow;
                 return true;
             }
-            if (!lk->first_allow) lk->first_allow = allow;
+            lk->allow |= allow;
         }
     } else {
         char c = lk->path[pos];
@@ -218,7 +218,7 @@ void router_lookup(const router *r, chopin_method m, const char *path, size_t le
     match->num_params = 0;
     if (!walk(&lk, &r->root, 0)) {
         match->num_params = 0;
-        match->allow = lk.first_allow;
+        match->allow = lk.allow;
     }
 }
 

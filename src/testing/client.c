@@ -29,6 +29,19 @@ static worker *test_worker(chopin_app *app) {
     return w;
 }
 
+/* Appends the pending file response as the socket would have sent it. */
+static void append_file(worker *w, conn *c) {
+    char chunk[8192];
+    ssize_t n;
+    while (c->file_left > 0 && (n = pread(c->file_fd, chunk, sizeof chunk, c->file_off)) > 0) {
+        buf_append(&w->pool, &c->out, chunk, (size_t)n);
+        c->file_off += n;
+        c->file_left -= n;
+    }
+    close(c->file_fd);
+    c->file_fd = -1;
+}
+
 char *chopin_test_raw(chopin_app *app, const void *bytes, size_t len, size_t *out_len) {
     worker *w = test_worker(app);
     if (!w) return NULL;
@@ -38,16 +51,15 @@ char *chopin_test_raw(chopin_app *app, const void *bytes, size_t len, size_t *ou
     conn_init(&c, w, -1);
     char *result = NULL;
     if (buf_append(&w->pool, &c.in, bytes, len) == 0) {
-        conn_process(&c);
-        if (c.file_fd >= 0) { /* append the file as the socket would have sent it */
-            char chunk[8192];
-            ssize_t n;
-            while (c.file_left > 0 && (n = pread(c.file_fd, chunk, sizeof chunk, c.file_off)) > 0) {
-                buf_append(&w->pool, &c.out, chunk, (size_t)n);
-                c.file_off += n;
-                c.file_left -= n;
-            }
-            close(c.file_fd);
+        /* What drive() does on a socket, with a client that reads at once:
+         * resume after backpressure pauses and after file responses. */
+        for (;;) {
+            conn_process(&c);
+            c.out_sent = c.out.len; /* as if the client had read it all */
+            if (c.file_fd >= 0) append_file(w, &c);
+            else if (!c.read_paused) break;
+            c.read_paused = false;
+            if (c.close_after || c.in.len == c.in_pos) break;
         }
         result = malloc(c.out.len + 1);
         if (result) {
@@ -56,6 +68,7 @@ char *chopin_test_raw(chopin_app *app, const void *bytes, size_t len, size_t *ou
             if (out_len) *out_len = c.out.len;
         }
     }
+    c.out_sent = 0;
     conn_release_buffers(&c);
     return result;
 }
