@@ -21,7 +21,7 @@ static void index_page(chopin_ctx *c) {
     chopin_json_key(j, "routes");
     chopin_json_array(j);
     const char *routes[] = {"GET /hello/:name", "GET /search?q=&limit=", "POST /echo",
-                            "GET /files/*path", "GET /big?kib=", "GET /admin/stats"};
+                            "GET /files/*path", "GET /big?kib=",         "GET /admin/stats"};
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) chopin_json_string(j, routes[i]);
     chopin_json_end(j);
     chopin_json_end(j);
@@ -57,8 +57,10 @@ static void search(chopin_ctx *c) {
     chopin_json *j = chopin_json_begin(c, 200);
     chopin_json_object(j);
     chopin_json_key(j, "q");
-    if (q.ptr) chopin_json_stringn(j, q.ptr, q.len);
-    else chopin_json_null(j);
+    if (q.ptr)
+        chopin_json_stringn(j, q.ptr, q.len);
+    else
+        chopin_json_null(j);
     chopin_json_key(j, "limit");
     chopin_json_int(j, limit);
     chopin_json_end(j);
@@ -68,7 +70,8 @@ static void search(chopin_ctx *c) {
 static void echo(chopin_ctx *c) {
     chopin_str type = chopin_req_header(c, "Content-Type");
     chopin_str body = chopin_req_body(c);
-    chopin_send(c, 200, type.ptr ? chopin_strdup(c, type.ptr, type.len) : "application/octet-stream",
+    chopin_send(c, 200,
+                type.ptr ? chopin_strdup(c, type.ptr, type.len) : "application/octet-stream",
                 body.ptr, body.len);
 }
 
@@ -153,8 +156,8 @@ int main(void) {
     chopin_get(app, "/slow", slow);
 
     chopin_group *admin = chopin_group_new(app, "/admin");
-    chopin_group_use(admin, (chopin_middleware){.name = "token", .before = require_token,
-                                                .state = "demo-token"});
+    chopin_group_use(admin, (chopin_middleware){
+                                .name = "token", .before = require_token, .state = "demo-token"});
     chopin_group_route(admin, CHOPIN_GET, "/stats", admin_stats);
 
     int rc = chopin_app_run(app);

@@ -15,7 +15,9 @@ static void json(chopin_ctx *c) {
     chopin_json_finish(j);
 }
 
-static void plaintext(chopin_ctx *c) { chopin_text(c, 200, "Hello, World!"); }
+static void plaintext(chopin_ctx *c) {
+    chopin_text(c, 200, "Hello, World!");
+}
 
 int main(void) {
     chopin_app *app = chopin_app_new();

@@ -20,22 +20,22 @@ typedef enum { CHOPIN_MODE_STANDARD, CHOPIN_MODE_PERFORMANCE } chopin_server_mod
 /* Every setting, with its environment variable. docs/configuration.md is the
  * table of defaults. Sizes in bytes, times in milliseconds. */
 typedef struct {
-    char host[256];                 /* SERVER_HOST, 127.0.0.1 */
-    int port;                       /* SERVER_PORT, 3000; 0 picks a free port */
-    chopin_server_mode mode;        /* SERVER_MODE, standard | performance */
-    int workers;                    /* CHOPIN_WORKERS, 0 = one per core */
-    int max_connections;            /* CHOPIN_MAX_CONNECTIONS, 10000 */
-    size_t max_request_line;        /* CHOPIN_MAX_REQUEST_LINE, 8 KiB -> 414 */
-    size_t max_header_bytes;        /* CHOPIN_MAX_HEADER_BYTES, 16 KiB -> 431 */
-    size_t max_headers;             /* CHOPIN_MAX_HEADERS, 100 -> 431 */
-    size_t max_body_bytes;          /* CHOPIN_MAX_BODY_BYTES, 1 MiB -> 413 */
-    size_t max_pending_output;      /* CHOPIN_MAX_PENDING_OUTPUT, 1 MiB: stop reading past it */
-    int header_timeout_ms;          /* CHOPIN_HEADER_TIMEOUT, 10 s: whole head must arrive */
-    int body_timeout_ms;            /* CHOPIN_BODY_TIMEOUT, 30 s: between body reads */
-    int keepalive_timeout_ms;       /* CHOPIN_KEEPALIVE_TIMEOUT, 60 s idle */
-    int write_timeout_ms;           /* CHOPIN_WRITE_TIMEOUT, 30 s without output progress */
-    int shutdown_timeout_ms;        /* CHOPIN_SHUTDOWN_TIMEOUT, 10 s to finish in-flight */
-    bool access_log;                /* CHOPIN_ACCESS_LOG, on in standard mode */
+    char host[256];            /* SERVER_HOST, 127.0.0.1 */
+    int port;                  /* SERVER_PORT, 3000; 0 picks a free port */
+    chopin_server_mode mode;   /* SERVER_MODE, standard | performance */
+    int workers;               /* CHOPIN_WORKERS, 0 = one per core */
+    int max_connections;       /* CHOPIN_MAX_CONNECTIONS, 10000 */
+    size_t max_request_line;   /* CHOPIN_MAX_REQUEST_LINE, 8 KiB -> 414 */
+    size_t max_header_bytes;   /* CHOPIN_MAX_HEADER_BYTES, 16 KiB -> 431 */
+    size_t max_headers;        /* CHOPIN_MAX_HEADERS, 100 -> 431 */
+    size_t max_body_bytes;     /* CHOPIN_MAX_BODY_BYTES, 1 MiB -> 413 */
+    size_t max_pending_output; /* CHOPIN_MAX_PENDING_OUTPUT, 1 MiB: stop reading past it */
+    int header_timeout_ms;     /* CHOPIN_HEADER_TIMEOUT, 10 s: whole head must arrive */
+    int body_timeout_ms;       /* CHOPIN_BODY_TIMEOUT, 30 s: between body reads */
+    int keepalive_timeout_ms;  /* CHOPIN_KEEPALIVE_TIMEOUT, 60 s idle */
+    int write_timeout_ms;      /* CHOPIN_WRITE_TIMEOUT, 30 s without output progress */
+    int shutdown_timeout_ms;   /* CHOPIN_SHUTDOWN_TIMEOUT, 10 s to finish in-flight */
+    bool access_log;           /* CHOPIN_ACCESS_LOG, on in standard mode */
 } chopin_config;
 
 /* Reads the environment, then a .env file in the working directory (the

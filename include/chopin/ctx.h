@@ -51,8 +51,7 @@ int chopin_set_header(chopin_ctx *c, const char *name, const char *value);
 int chopin_set_headern(chopin_ctx *c, const char *name, size_t name_len, const char *value,
                        size_t value_len);
 
-void chopin_send(chopin_ctx *c, int status, const char *content_type, const void *body,
-                 size_t len);
+void chopin_send(chopin_ctx *c, int status, const char *content_type, const void *body, size_t len);
 void chopin_text(chopin_ctx *c, int status, const char *text); /* text/plain */
 void chopin_send_status(chopin_ctx *c, int status);            /* no body */
 void chopin_redirect(chopin_ctx *c, int status, const char *location);

@@ -24,9 +24,9 @@
 
 typedef struct chopin_json chopin_json;
 
-void chopin_json_object(chopin_json *j);      /* { */
-void chopin_json_array(chopin_json *j);       /* [ */
-void chopin_json_end(chopin_json *j);         /* } or ] of the innermost open one */
+void chopin_json_object(chopin_json *j); /* { */
+void chopin_json_array(chopin_json *j);  /* [ */
+void chopin_json_end(chopin_json *j);    /* } or ] of the innermost open one */
 void chopin_json_key(chopin_json *j, const char *key);
 void chopin_json_keyn(chopin_json *j, const char *key, size_t len);
 void chopin_json_string(chopin_json *j, const char *s); /* NULL writes null */

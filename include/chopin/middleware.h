@@ -17,12 +17,12 @@ chopin_middleware chopin_request_id_middleware(void);
  * answered 204 here, before routing, so route middleware such as auth never
  * sees it. Strings are copied. */
 typedef struct {
-    const char *allow_origins; /* "*" or a comma-separated list of exact origins */
-    const char *allow_methods; /* default "GET, POST, PUT, PATCH, DELETE, OPTIONS" */
-    const char *allow_headers; /* default "Authorization, Content-Type" */
-    const char *expose_headers;  /* default none */
-    bool allow_credentials;      /* never combined with a literal "*" origin */
-    int max_age_seconds;         /* preflight cache, default 600 */
+    const char *allow_origins;  /* "*" or a comma-separated list of exact origins */
+    const char *allow_methods;  /* default "GET, POST, PUT, PATCH, DELETE, OPTIONS" */
+    const char *allow_headers;  /* default "Authorization, Content-Type" */
+    const char *expose_headers; /* default none */
+    bool allow_credentials;     /* never combined with a literal "*" origin */
+    int max_age_seconds;        /* preflight cache, default 600 */
 } chopin_cors_options;
 chopin_middleware chopin_cors(const chopin_cors_options *opts);
 

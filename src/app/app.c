@@ -36,7 +36,9 @@ chopin_app *chopin_app_new(void) {
     return chopin_app_new_with(&cfg);
 }
 
-const chopin_config *chopin_app_config(const chopin_app *app) { return &app->cfg; }
+const chopin_config *chopin_app_config(const chopin_app *app) {
+    return &app->cfg;
+}
 
 void chopin_app_free(chopin_app *app) {
     if (!app) return;
@@ -101,13 +103,25 @@ static void add_route(chopin_app *app, chopin_group *g, chopin_method m, const c
 void chopin_route(chopin_app *app, chopin_method m, const char *pattern, chopin_handler h) {
     add_route(app, NULL, m, pattern, h);
 }
-void chopin_get(chopin_app *app, const char *p, chopin_handler h) { chopin_route(app, CHOPIN_GET, p, h); }
-void chopin_post(chopin_app *app, const char *p, chopin_handler h) { chopin_route(app, CHOPIN_POST, p, h); }
-void chopin_put(chopin_app *app, const char *p, chopin_handler h) { chopin_route(app, CHOPIN_PUT, p, h); }
-void chopin_patch(chopin_app *app, const char *p, chopin_handler h) { chopin_route(app, CHOPIN_PATCH, p, h); }
-void chopin_delete(chopin_app *app, const char *p, chopin_handler h) { chopin_route(app, CHOPIN_DELETE, p, h); }
+void chopin_get(chopin_app *app, const char *p, chopin_handler h) {
+    chopin_route(app, CHOPIN_GET, p, h);
+}
+void chopin_post(chopin_app *app, const char *p, chopin_handler h) {
+    chopin_route(app, CHOPIN_POST, p, h);
+}
+void chopin_put(chopin_app *app, const char *p, chopin_handler h) {
+    chopin_route(app, CHOPIN_PUT, p, h);
+}
+void chopin_patch(chopin_app *app, const char *p, chopin_handler h) {
+    chopin_route(app, CHOPIN_PATCH, p, h);
+}
+void chopin_delete(chopin_app *app, const char *p, chopin_handler h) {
+    chopin_route(app, CHOPIN_DELETE, p, h);
+}
 
-void chopin_use(chopin_app *app, chopin_middleware mw) { mw_push(&app->mw, mw); }
+void chopin_use(chopin_app *app, chopin_middleware mw) {
+    mw_push(&app->mw, mw);
+}
 
 static chopin_group *group_new(chopin_app *app, chopin_group *parent, const char *prefix) {
     chopin_group *g = calloc(1, sizeof *g);
@@ -121,9 +135,15 @@ static chopin_group *group_new(chopin_app *app, chopin_group *parent, const char
     return g;
 }
 
-chopin_group *chopin_group_new(chopin_app *app, const char *prefix) { return group_new(app, NULL, prefix); }
-chopin_group *chopin_group_sub(chopin_group *g, const char *prefix) { return group_new(g->app, g, prefix); }
-void chopin_group_use(chopin_group *g, chopin_middleware mw) { mw_push(&g->mw, mw); }
+chopin_group *chopin_group_new(chopin_app *app, const char *prefix) {
+    return group_new(app, NULL, prefix);
+}
+chopin_group *chopin_group_sub(chopin_group *g, const char *prefix) {
+    return group_new(g->app, g, prefix);
+}
+void chopin_group_use(chopin_group *g, chopin_middleware mw) {
+    mw_push(&g->mw, mw);
+}
 void chopin_group_route(chopin_group *g, chopin_method m, const char *pattern, chopin_handler h) {
     add_route(g->app, g, m, pattern, h);
 }
@@ -151,7 +171,8 @@ int app_compose(chopin_app *app) {
         if (!app_uses(app, "access_log")) mw_push(&app->app_chain, chopin_access_log());
     }
     for (size_t i = 0; i < app->mw.count; i++) mw_push(&app->app_chain, app->mw.items[i]);
-    for (size_t i = 0; i < app->num_routes; i++) compose_group(&app->routes[i]->chain, app->routes[i]->group);
+    for (size_t i = 0; i < app->num_routes; i++)
+        compose_group(&app->routes[i]->chain, app->routes[i]->group);
     app->composed = true;
     return 0;
 }
@@ -160,7 +181,8 @@ int app_compose(chopin_app *app) {
 
 /* Runs a chain around fn: befores in order until one stops, fn if none did,
  * afters in reverse for every before that ran. */
-static void run_chain(chopin_ctx *c, const mw_list *chain, void (*fn)(chopin_ctx *, void *), void *arg) {
+static void run_chain(chopin_ctx *c, const mw_list *chain, void (*fn)(chopin_ctx *, void *),
+                      void *arg) {
     size_t ran = 0;
     bool stopped = false;
     while (ran < chain->count) {
@@ -177,7 +199,9 @@ static void run_chain(chopin_ctx *c, const mw_list *chain, void (*fn)(chopin_ctx
     }
 }
 
-static void call_handler(chopin_ctx *c, void *arg) { ((route_entry *)arg)->handler(c); }
+static void call_handler(chopin_ctx *c, void *arg) {
+    ((route_entry *)arg)->handler(c);
+}
 
 static void set_allow(chopin_ctx *c, unsigned allow) {
     char buf[96];
@@ -186,7 +210,8 @@ static void set_allow(chopin_ctx *c, unsigned allow) {
     allow |= 1u << CHOPIN_OPTIONS;
     for (int m = 0; m < CHOPIN_METHOD_COUNT; m++) {
         if (!(allow & (1u << m))) continue;
-        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", n ? ", " : "", chopin_method_name((chopin_method)m));
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", n ? ", " : "",
+                              chopin_method_name((chopin_method)m));
     }
     chopin_set_headern(c, "Allow", 5, buf, n);
 }
@@ -198,8 +223,10 @@ static void route_request(chopin_ctx *c, void *arg) {
     route_entry *r = c->match.route;
     if (r) {
         c->route = r;
-        if (r->chain.count) run_chain(c, &r->chain, call_handler, r);
-        else r->handler(c);
+        if (r->chain.count)
+            run_chain(c, &r->chain, call_handler, r);
+        else
+            r->handler(c);
         return;
     }
     if (req->method == CHOPIN_OPTIONS && (c->match.allow || chopin_str_eq(req->path, "*"))) {
@@ -217,8 +244,10 @@ static void route_request(chopin_ctx *c, void *arg) {
 
 void app_handle(chopin_ctx *c, void *arg) {
     chopin_app *app = arg;
-    if (app->app_chain.count) run_chain(c, &app->app_chain, route_request, app);
-    else route_request(c, app);
+    if (app->app_chain.count)
+        run_chain(c, &app->app_chain, route_request, app);
+    else
+        route_request(c, app);
 }
 
 /* --- Serving -------------------------------------------------------------------- */
@@ -233,7 +262,9 @@ int chopin_app_start(chopin_app *app) {
     return 0;
 }
 
-int chopin_app_port(const chopin_app *app) { return app->srv.port; }
+int chopin_app_port(const chopin_app *app) {
+    return app->srv.port;
+}
 
 void chopin_app_stop(chopin_app *app) {
     if (app->running) server_stop(&app->srv);

@@ -29,7 +29,7 @@ struct chopin_group {
 struct chopin_app {
     chopin_config cfg;
     router *router;
-    mw_list mw;       /* app-level, as registered by the user */
+    mw_list mw;        /* app-level, as registered by the user */
     mw_list app_chain; /* composed at start: built-ins first, then the user's */
     route_entry **routes;
     size_t num_routes;

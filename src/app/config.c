@@ -73,14 +73,21 @@ static int parse_number(const char *s, long long *out, setting_kind kind) {
     if (errno) return -1;
     long long mult = 1;
     if (kind == K_SIZE) {
-        if (!strcasecmp(end, "k") || !strcasecmp(end, "kb") || !strcasecmp(end, "kib")) mult = 1LL << 10;
-        else if (!strcasecmp(end, "m") || !strcasecmp(end, "mb") || !strcasecmp(end, "mib")) mult = 1LL << 20;
-        else if (!strcasecmp(end, "g") || !strcasecmp(end, "gb") || !strcasecmp(end, "gib")) mult = 1LL << 30;
-        else if (*end && strcasecmp(end, "b")) return -1;
+        if (!strcasecmp(end, "k") || !strcasecmp(end, "kb") || !strcasecmp(end, "kib"))
+            mult = 1LL << 10;
+        else if (!strcasecmp(end, "m") || !strcasecmp(end, "mb") || !strcasecmp(end, "mib"))
+            mult = 1LL << 20;
+        else if (!strcasecmp(end, "g") || !strcasecmp(end, "gb") || !strcasecmp(end, "gib"))
+            mult = 1LL << 30;
+        else if (*end && strcasecmp(end, "b"))
+            return -1;
     } else if (kind == K_MS) {
-        if (!strcmp(end, "s")) mult = 1000;
-        else if (!strcmp(end, "m") || !strcmp(end, "min")) mult = 60000;
-        else if (*end && strcmp(end, "ms")) return -1;
+        if (!strcmp(end, "s"))
+            mult = 1000;
+        else if (!strcmp(end, "m") || !strcmp(end, "min"))
+            mult = 60000;
+        else if (*end && strcmp(end, "ms"))
+            return -1;
     } else if (*end) {
         return -1;
     }
@@ -91,14 +98,19 @@ static int parse_number(const char *s, long long *out, setting_kind kind) {
 
 static const char *expectation(const setting *s, char *buf, size_t len) {
     switch (s->kind) {
-    case K_HOST: return "a host name or IP address (at most 255 bytes)";
-    case K_MODE: return "'standard' or 'performance'";
-    case K_BOOL: return "true/false, on/off, yes/no or 1/0";
+    case K_HOST:
+        return "a host name or IP address (at most 255 bytes)";
+    case K_MODE:
+        return "'standard' or 'performance'";
+    case K_BOOL:
+        return "true/false, on/off, yes/no or 1/0";
     case K_SIZE:
-        snprintf(buf, len, "a size in bytes (suffix k, m or g allowed) between %lld and %lld", s->min, s->max);
+        snprintf(buf, len, "a size in bytes (suffix k, m or g allowed) between %lld and %lld",
+                 s->min, s->max);
         return buf;
     case K_MS:
-        snprintf(buf, len, "a duration in ms (suffix s or m allowed) between %lld and %lld ms", s->min, s->max);
+        snprintf(buf, len, "a duration in ms (suffix s or m allowed) between %lld and %lld ms",
+                 s->min, s->max);
         return buf;
     default:
         snprintf(buf, len, "a whole number between %lld and %lld", s->min, s->max);
@@ -114,9 +126,12 @@ static int apply(chopin_config *cfg, const setting *s, const char *value) {
         strcpy(cfg->host, value);
         return 0;
     case K_MODE:
-        if (!strcmp(value, "standard")) cfg->mode = CHOPIN_MODE_STANDARD;
-        else if (!strcmp(value, "performance")) cfg->mode = CHOPIN_MODE_PERFORMANCE;
-        else return -1;
+        if (!strcmp(value, "standard"))
+            cfg->mode = CHOPIN_MODE_STANDARD;
+        else if (!strcmp(value, "performance"))
+            cfg->mode = CHOPIN_MODE_PERFORMANCE;
+        else
+            return -1;
         return 0;
     case K_BOOL:
         if (!strcasecmp(value, "1") || !strcasecmp(value, "true") || !strcasecmp(value, "on") ||
@@ -125,13 +140,16 @@ static int apply(chopin_config *cfg, const setting *s, const char *value) {
         else if (!strcasecmp(value, "0") || !strcasecmp(value, "false") ||
                  !strcasecmp(value, "off") || !strcasecmp(value, "no"))
             *(bool *)field = false;
-        else return -1;
+        else
+            return -1;
         return 0;
     default: {
         long long v;
         if (parse_number(value, &v, s->kind) || v < s->min || v > s->max) return -1;
-        if (s->kind == K_SIZE) *(size_t *)field = (size_t)v;
-        else *(int *)field = (int)v;
+        if (s->kind == K_SIZE)
+            *(size_t *)field = (size_t)v;
+        else
+            *(int *)field = (int)v;
         return 0;
     }
     }
@@ -203,7 +221,11 @@ static int env_file_load(env_file *f, const char *path, char *err, size_t err_le
             break;
         }
         env_pair *np = realloc(f->pairs, (f->count + 1) * sizeof *np);
-        if (!np) { rc = -1; snprintf(err, err_len, "out of memory"); break; }
+        if (!np) {
+            rc = -1;
+            snprintf(err, err_len, "out of memory");
+            break;
+        }
         f->pairs = np;
         f->pairs[f->count].key = strdup(k);
         f->pairs[f->count].value = strdup(v);

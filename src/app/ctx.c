@@ -52,15 +52,33 @@ void ctx_finish(chopin_ctx *c) {
 
 /* --- Request ------------------------------------------------------------------ */
 
-chopin_method chopin_req_method(const chopin_ctx *c) { return c->req->method; }
-chopin_str chopin_req_path(const chopin_ctx *c) { return c->req->path; }
-chopin_str chopin_req_query(const chopin_ctx *c) { return c->req->query; }
-chopin_str chopin_req_body(const chopin_ctx *c) { return c->body; }
-int chopin_req_http_minor(const chopin_ctx *c) { return c->req->minor_version; }
-size_t chopin_req_header_count(const chopin_ctx *c) { return c->req->num_headers; }
-chopin_str chopin_request_id(const chopin_ctx *c) { return c->request_id; }
-void chopin_set_user(chopin_ctx *c, void *data) { c->user = data; }
-void *chopin_user(const chopin_ctx *c) { return c->user; }
+chopin_method chopin_req_method(const chopin_ctx *c) {
+    return c->req->method;
+}
+chopin_str chopin_req_path(const chopin_ctx *c) {
+    return c->req->path;
+}
+chopin_str chopin_req_query(const chopin_ctx *c) {
+    return c->req->query;
+}
+chopin_str chopin_req_body(const chopin_ctx *c) {
+    return c->body;
+}
+int chopin_req_http_minor(const chopin_ctx *c) {
+    return c->req->minor_version;
+}
+size_t chopin_req_header_count(const chopin_ctx *c) {
+    return c->req->num_headers;
+}
+chopin_str chopin_request_id(const chopin_ctx *c) {
+    return c->request_id;
+}
+void chopin_set_user(chopin_ctx *c, void *data) {
+    c->user = data;
+}
+void *chopin_user(const chopin_ctx *c) {
+    return c->user;
+}
 
 void chopin_req_header_at(const chopin_ctx *c, size_t i, chopin_str *name, chopin_str *value) {
     *name = c->req->headers[i].name;
@@ -85,7 +103,9 @@ chopin_str chopin_req_header(const chopin_ctx *c, const char *name) {
     return CHOPIN_STR_NULL;
 }
 
-void *chopin_alloc(chopin_ctx *c, size_t size) { return arena_alloc(c->arena, size); }
+void *chopin_alloc(chopin_ctx *c, size_t size) {
+    return arena_alloc(c->arena, size);
+}
 
 char *chopin_strdup(chopin_ctx *c, const char *s, size_t len) {
     char *p = arena_alloc(c->arena, len + 1);
@@ -177,8 +197,10 @@ int chopin_set_headern(chopin_ctx *c, const char *name, size_t name_len, const c
     h->name = (chopin_str){nc, name_len};
     h->value = (chopin_str){vc, value_len};
     h->next = NULL;
-    if (c->headers_tail) c->headers_tail->next = h;
-    else c->headers = h;
+    if (c->headers_tail)
+        c->headers_tail->next = h;
+    else
+        c->headers = h;
     c->headers_tail = h;
     return 0;
 }
@@ -187,8 +209,12 @@ int chopin_set_header(chopin_ctx *c, const char *name, const char *value) {
     return chopin_set_headern(c, name, strlen(name), value, strlen(value));
 }
 
-bool chopin_responded(const chopin_ctx *c) { return c->status != 0; }
-int chopin_response_status(const chopin_ctx *c) { return c->status; }
+bool chopin_responded(const chopin_ctx *c) {
+    return c->status != 0;
+}
+int chopin_response_status(const chopin_ctx *c) {
+    return c->status;
+}
 
 /* Every answer goes through here: a second answer is a bug and is ignored. */
 static bool claim(chopin_ctx *c, int status) {
@@ -198,7 +224,8 @@ static bool claim(chopin_ctx *c, int status) {
     return true;
 }
 
-void chopin_send(chopin_ctx *c, int status, const char *content_type, const void *body, size_t len) {
+void chopin_send(chopin_ctx *c, int status, const char *content_type, const void *body,
+                 size_t len) {
     if (!claim(c, status)) return;
     if (content_type) c->content_type = chopin_str_c(content_type);
     c->body_buf.len = 0;
@@ -212,7 +239,9 @@ void chopin_text(chopin_ctx *c, int status, const char *text) {
     chopin_send(c, status, "text/plain", text, strlen(text));
 }
 
-void chopin_send_status(chopin_ctx *c, int status) { chopin_send(c, status, NULL, NULL, 0); }
+void chopin_send_status(chopin_ctx *c, int status) {
+    chopin_send(c, status, NULL, NULL, 0);
+}
 
 void chopin_redirect(chopin_ctx *c, int status, const char *location) {
     if (c->status) return;
@@ -233,8 +262,8 @@ void chopin_send_file(chopin_ctx *c, int status, const char *content_type, const
         return;
     }
     claim(c, status);
-    c->content_type = content_type ? chopin_str_c(content_type)
-                                   : CHOPIN_STR("application/octet-stream");
+    c->content_type =
+        content_type ? chopin_str_c(content_type) : CHOPIN_STR("application/octet-stream");
     c->file_fd = fd;
     c->file_len = st.st_size;
 }
@@ -266,8 +295,10 @@ chopin_json *chopin_json_begin(chopin_ctx *c, int status) {
     c->json.status = status;
     /* Already answered: a failed writer writes nothing, so the first
      * answer's body survives. */
-    if (c->status) c->json.failed = true;
-    else c->body_buf.len = 0;
+    if (c->status)
+        c->json.failed = true;
+    else
+        c->body_buf.len = 0;
     return &c->json;
 }
 

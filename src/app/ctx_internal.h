@@ -27,7 +27,7 @@ struct chopin_ctx {
     chopin_arena *arena;   /* the worker's, reset after the response */
     chopin_buf_pool *pool; /* the worker's */
     const chopin_config *cfg;
-    int64_t start_us;      /* monotonic, for durations */
+    int64_t start_us; /* monotonic, for durations */
 
     /* Set by routing. */
     router_match match;

@@ -43,8 +43,10 @@ void buf_release(chopin_buf_pool *pool, chopin_buf *b) {
             keep = false;
         }
     }
-    if (keep) pool->free_blocks[pool->count++] = b->data;
-    else free(b->data);
+    if (keep)
+        pool->free_blocks[pool->count++] = b->data;
+    else
+        free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
 }

@@ -79,7 +79,8 @@ static void dispatch(conn *c, const http1_request *req, chopin_str body) {
 static bool reparse_head(conn *c) {
     if (!c->head_moved) return true;
     http1_scan scan = {0};
-    int rc = http1_parse_request(c->in.data + c->in_pos, c->head_len, &scan, &c->w->lim, &c->w->req);
+    int rc =
+        http1_parse_request(c->in.data + c->in_pos, c->head_len, &scan, &c->w->lim, &c->w->req);
     c->head_moved = false;
     return rc == (int)c->head_len;
 }
@@ -89,7 +90,8 @@ static void wait_for_body(conn *c) {
     worker *w = c->w;
     if (w->req.expect_continue && !c->sent_continue && w->req.minor_version == 1) {
         c->sent_continue = true;
-        if (buf_append(&w->pool, &c->out, continue_line, sizeof continue_line - 1)) c->close_after = true;
+        if (buf_append(&w->pool, &c->out, continue_line, sizeof continue_line - 1))
+            c->close_after = true;
     }
     worker_set_timeout(w, c, TO_BODY);
 }
@@ -103,8 +105,10 @@ static bool begin_body(conn *c, size_t head_len) {
         fail(c, 413);
         return false;
     }
-    if (req->chunked) c->rstate = RS_CHUNKED;
-    else if (req->content_length > 0) c->rstate = RS_BODY, c->body_len = req->content_length;
+    if (req->chunked)
+        c->rstate = RS_CHUNKED;
+    else if (req->content_length > 0)
+        c->rstate = RS_BODY, c->body_len = req->content_length;
     return true;
 }
 
@@ -231,10 +235,14 @@ int conn_flush(conn *c) {
     while (c->file_fd >= 0) {
         size_t chunk = c->file_left > (1 << 30) ? (size_t)1 << 30 : (size_t)c->file_left;
         ssize_t n = chunk ? sendfile(c->fd, c->file_fd, &c->file_off, chunk) : 0;
-        if (n > 0) c->file_left -= n;
-        else if (n < 0 && errno == EINTR) continue;
-        else if (n < 0 && errno == EAGAIN) return 0;
-        else if (chunk) return -1; /* the file shrank: the framing is lost */
+        if (n > 0)
+            c->file_left -= n;
+        else if (n < 0 && errno == EINTR)
+            continue;
+        else if (n < 0 && errno == EAGAIN)
+            return 0;
+        else if (chunk)
+            return -1; /* the file shrank: the framing is lost */
         if (c->file_left == 0) {
             close(c->file_fd);
             c->file_fd = -1;

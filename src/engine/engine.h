@@ -55,9 +55,9 @@ struct conn {
     http1_chunked chunked; /* when reading a chunked body */
     bool head_moved;       /* the buffer moved since the head was parsed: parse again */
     bool sent_continue;
-    bool close_after;  /* close once out is flushed */
-    bool read_paused;  /* backpressure: unread input may wait in the socket */
-    bool peer_closed;  /* read returned 0 */
+    bool close_after; /* close once out is flushed */
+    bool read_paused; /* backpressure: unread input may wait in the socket */
+    bool peer_closed; /* read returned 0 */
     bool lingering;
     int file_fd; /* a file being sent after out drains, or -1 */
     off_t file_off;
@@ -130,7 +130,8 @@ void conn_process(conn *c);
 /* Reads what the socket has, processes, writes. Returns -1 when c must be closed. */
 int conn_on_readable(conn *c);
 int conn_on_writable(conn *c);
-/* Writes pending output (and file). Returns 1 when all is out, 0 when the socket is full, -1 on error. */
+/* Writes pending output (and file). Returns 1 when all is out, 0 when the socket is full, -1 on
+ * error. */
 int conn_flush(conn *c);
 void conn_release_buffers(conn *c);
 /* True when no request is partly read and nothing waits to be written. */

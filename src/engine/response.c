@@ -11,83 +11,150 @@
 
 const char *chopin_status_reason(int status) {
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 411: return "Length Required";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 411:
+        return "Length Required";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 416:
+        return "Range Not Satisfiable";
+    case 417:
+        return "Expectation Failed";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Unknown";
     }
 }
 
 const char *status_code_word(int status) {
     switch (status) {
-    case 400: return "BAD_REQUEST";
-    case 401: return "UNAUTHORIZED";
-    case 403: return "FORBIDDEN";
-    case 404: return "NOT_FOUND";
-    case 405: return "METHOD_NOT_ALLOWED";
-    case 408: return "REQUEST_TIMEOUT";
-    case 409: return "CONFLICT";
-    case 413: return "PAYLOAD_TOO_LARGE";
-    case 414: return "URI_TOO_LONG";
-    case 415: return "UNSUPPORTED_MEDIA_TYPE";
-    case 417: return "EXPECTATION_FAILED";
-    case 422: return "VALIDATION_FAILED";
-    case 429: return "TOO_MANY_REQUESTS";
-    case 431: return "HEADERS_TOO_LARGE";
-    case 501: return "NOT_IMPLEMENTED";
-    case 503: return "UNAVAILABLE";
-    case 504: return "TIMEOUT";
-    case 505: return "HTTP_VERSION_NOT_SUPPORTED";
-    default: return status >= 500 ? "INTERNAL_ERROR" : "ERROR";
+    case 400:
+        return "BAD_REQUEST";
+    case 401:
+        return "UNAUTHORIZED";
+    case 403:
+        return "FORBIDDEN";
+    case 404:
+        return "NOT_FOUND";
+    case 405:
+        return "METHOD_NOT_ALLOWED";
+    case 408:
+        return "REQUEST_TIMEOUT";
+    case 409:
+        return "CONFLICT";
+    case 413:
+        return "PAYLOAD_TOO_LARGE";
+    case 414:
+        return "URI_TOO_LONG";
+    case 415:
+        return "UNSUPPORTED_MEDIA_TYPE";
+    case 417:
+        return "EXPECTATION_FAILED";
+    case 422:
+        return "VALIDATION_FAILED";
+    case 429:
+        return "TOO_MANY_REQUESTS";
+    case 431:
+        return "HEADERS_TOO_LARGE";
+    case 501:
+        return "NOT_IMPLEMENTED";
+    case 503:
+        return "UNAVAILABLE";
+    case 504:
+        return "TIMEOUT";
+    case 505:
+        return "HTTP_VERSION_NOT_SUPPORTED";
+    default:
+        return status >= 500 ? "INTERNAL_ERROR" : "ERROR";
     }
 }
 
 static const char *engine_error_message(int status) {
     switch (status) {
-    case 400: return "malformed HTTP request";
-    case 408: return "the request did not arrive in time";
-    case 413: return "the request body is larger than the server accepts";
-    case 414: return "the request line is longer than the server accepts";
-    case 417: return "only 'Expect: 100-continue' is supported";
-    case 431: return "the request header fields are too large or too many";
-    case 501: return "method or transfer coding not implemented";
-    case 503: return "the server is at its connection limit";
-    case 505: return "only HTTP/1.0 and HTTP/1.1 are supported";
-    default: return chopin_status_reason(status);
+    case 400:
+        return "malformed HTTP request";
+    case 408:
+        return "the request did not arrive in time";
+    case 413:
+        return "the request body is larger than the server accepts";
+    case 414:
+        return "the request line is longer than the server accepts";
+    case 417:
+        return "only 'Expect: 100-continue' is supported";
+    case 431:
+        return "the request header fields are too large or too many";
+    case 501:
+        return "method or transfer coding not implemented";
+    case 503:
+        return "the server is at its connection limit";
+    case 505:
+        return "only HTTP/1.0 and HTTP/1.1 are supported";
+    default:
+        return chopin_status_reason(status);
     }
 }
 
@@ -143,8 +210,10 @@ int response_serialize(worker *w, conn *c, chopin_ctx *ctx, bool head_only, bool
         p += json_format_int(p, body_len);
         PUT(p, "\r\n");
     }
-    if (!keep_alive) PUT(p, "Connection: close\r\n");
-    else if (minor == 0) PUT(p, "Connection: keep-alive\r\n");
+    if (!keep_alive)
+        PUT(p, "Connection: close\r\n");
+    else if (minor == 0)
+        PUT(p, "Connection: keep-alive\r\n");
     for (resp_header *h = ctx->headers; h; h = h->next) {
         p = put_str(p, h->name);
         PUT(p, ": ");

@@ -14,7 +14,8 @@
 #include <unistd.h>
 
 static int open_listener(const char *host, int port, int *bound_port) {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     char port_str[16];
     snprintf(port_str, sizeof port_str, "%d", port);

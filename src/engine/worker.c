@@ -25,7 +25,8 @@ static char listen_tag, wake_tag;
 static const char busy_response[] =
     "HTTP/1.1 503 Service Unavailable\r\nServer: chopin\r\nContent-Type: application/json\r\n"
     "Content-Length: 91\r\nConnection: close\r\n\r\n"
-    "{\"error\":{\"status\":503,\"code\":\"UNAVAILABLE\",\"message\":\"the server is at its connection limit\"}}";
+    "{\"error\":{\"status\":503,\"code\":\"UNAVAILABLE\",\"message\":\"the server is at its "
+    "connection limit\"}}";
 
 int worker_init(worker *w, server *s, int id) {
     const chopin_config *cfg = s->cfg;
@@ -73,9 +74,9 @@ void worker_refresh_date(worker *w) {
     struct tm tm;
     gmtime_r(&now, &tm);
     /* Formatted by hand: strftime's %a and %b follow the locale. */
-    int n = snprintf(w->date_line, sizeof w->date_line, "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n",
-                     days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec);
+    int n = snprintf(w->date_line, sizeof w->date_line,
+                     "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n", days[tm.tm_wday], tm.tm_mday,
+                     months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
     w->date_len = n > 0 ? (size_t)n : 0;
     w->date_sec = now;
 }
@@ -85,22 +86,32 @@ void worker_refresh_date(worker *w) {
 static int timeout_ms(const worker *w, timeout_kind k) {
     const chopin_config *cfg = w->srv->cfg;
     switch (k) {
-    case TO_HEAD: return cfg->header_timeout_ms;
-    case TO_BODY: return cfg->body_timeout_ms;
-    case TO_IDLE: return cfg->keepalive_timeout_ms;
-    case TO_WRITE: return cfg->write_timeout_ms;
-    case TO_LINGER: return LINGER_MS;
-    default: return 0;
+    case TO_HEAD:
+        return cfg->header_timeout_ms;
+    case TO_BODY:
+        return cfg->body_timeout_ms;
+    case TO_IDLE:
+        return cfg->keepalive_timeout_ms;
+    case TO_WRITE:
+        return cfg->write_timeout_ms;
+    case TO_LINGER:
+        return LINGER_MS;
+    default:
+        return 0;
     }
 }
 
 static void list_remove(worker *w, conn *c) {
     if (c->to_kind == TO_NONE) return;
     conn_list *l = &w->timeouts[c->to_kind];
-    if (c->to_prev) c->to_prev->to_next = c->to_next;
-    else l->head = c->to_next;
-    if (c->to_next) c->to_next->to_prev = c->to_prev;
-    else l->tail = c->to_prev;
+    if (c->to_prev)
+        c->to_prev->to_next = c->to_next;
+    else
+        l->head = c->to_next;
+    if (c->to_next)
+        c->to_next->to_prev = c->to_prev;
+    else
+        l->tail = c->to_prev;
     c->to_prev = c->to_next = NULL;
     c->to_kind = TO_NONE;
 }
@@ -113,8 +124,10 @@ void worker_set_timeout(worker *w, conn *c, timeout_kind k) {
     c->deadline_ms = w->now_ms + timeout_ms(w, k);
     c->to_prev = l->tail;
     c->to_next = NULL;
-    if (l->tail) l->tail->to_next = c;
-    else l->head = c;
+    if (l->tail)
+        l->tail->to_next = c;
+    else
+        l->head = c;
     l->tail = c;
 }
 
@@ -172,7 +185,8 @@ static int next_wait_ms(const worker *w) {
         const conn *c = w->timeouts[k].head;
         if (c && (earliest < 0 || c->deadline_ms < earliest)) earliest = c->deadline_ms;
     }
-    if (w->stopping && (earliest < 0 || w->stop_deadline_ms < earliest)) earliest = w->stop_deadline_ms;
+    if (w->stopping && (earliest < 0 || w->stop_deadline_ms < earliest))
+        earliest = w->stop_deadline_ms;
     if (earliest < 0) return 1000;
     int64_t d = earliest - w->now_ms;
     return d < 0 ? 0 : d > 1000 ? 1000 : (int)d;
@@ -196,14 +210,17 @@ static void accept_all(worker *w) {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         conn *c = w->free_conns;
-        if (c) w->free_conns = c->next_free;
-        else c = malloc(sizeof *c);
+        if (c)
+            w->free_conns = c->next_free;
+        else
+            c = malloc(sizeof *c);
         if (!c) {
             close(fd);
             continue;
         }
         conn_init(c, w, fd);
-        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+                                 .data.ptr = c};
         if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev)) {
             close(fd);
             free(c);

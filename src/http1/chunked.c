@@ -9,14 +9,14 @@
 #include <string.h>
 
 enum {
-    S_SIZE = 0,  /* hex digits, at least one */
-    S_SIZE_WS,   /* whitespace after the size: only ';' may follow */
-    S_EXT,       /* chunk extension, ignored, up to CR */
-    S_SIZE_LF,   /* LF ending the size line */
-    S_DATA,      /* chunk_left data bytes */
-    S_DATA_CR,   /* CR after the data */
-    S_DATA_LF,   /* LF after the data */
-    S_TRAILER,   /* start of a trailer line, or CR of the final empty line */
+    S_SIZE = 0, /* hex digits, at least one */
+    S_SIZE_WS,  /* whitespace after the size: only ';' may follow */
+    S_EXT,      /* chunk extension, ignored, up to CR */
+    S_SIZE_LF,  /* LF ending the size line */
+    S_DATA,     /* chunk_left data bytes */
+    S_DATA_CR,  /* CR after the data */
+    S_DATA_LF,  /* LF after the data */
+    S_TRAILER,  /* start of a trailer line, or CR of the final empty line */
     S_TRAILER_LINE,
     S_TRAILER_LF,
     S_END_LF,
@@ -47,22 +47,30 @@ int64_t http1_decode_chunked(char *buf, size_t len, http1_chunked *st, size_t ma
             }
             if (st->line_bytes == 0) return -400;
             if (st->chunk_left > max_body || st->out + st->chunk_left > max_body) return -413;
-            if (c == '\r') st->state = S_SIZE_LF;
-            else if (c == ';') st->state = S_EXT;
-            else if (c == ' ' || c == '\t') st->state = S_SIZE_WS;
-            else return -400;
+            if (c == '\r')
+                st->state = S_SIZE_LF;
+            else if (c == ';')
+                st->state = S_EXT;
+            else if (c == ' ' || c == '\t')
+                st->state = S_SIZE_WS;
+            else
+                return -400;
             st->in++;
             break;
         }
         case S_SIZE_WS:
-            if (c == ';') st->state = S_EXT;
-            else if (c != ' ' && c != '\t') return -400;
+            if (c == ';')
+                st->state = S_EXT;
+            else if (c != ' ' && c != '\t')
+                return -400;
             st->in++;
             break;
         case S_EXT:
             if (++st->line_bytes > MAX_LINE_BYTES) return -400;
-            if (c == '\r') st->state = S_SIZE_LF;
-            else if ((c < 0x20 && c != '\t') || c == 0x7f) return -400;
+            if (c == '\r')
+                st->state = S_SIZE_LF;
+            else if ((c < 0x20 && c != '\t') || c == 0x7f)
+                return -400;
             st->in++;
             break;
         case S_SIZE_LF:
@@ -93,15 +101,22 @@ int64_t http1_decode_chunked(char *buf, size_t len, http1_chunked *st, size_t ma
             st->state = S_SIZE;
             break;
         case S_TRAILER:
-            if (c == '\r') st->state = S_END_LF;
-            else if (c < 0x21 || c == 0x7f || c == ':') return -400; /* obs-fold or empty name */
-            else { st->state = S_TRAILER_LINE; st->line_bytes = 1; }
+            if (c == '\r')
+                st->state = S_END_LF;
+            else if (c < 0x21 || c == 0x7f || c == ':')
+                return -400; /* obs-fold or empty name */
+            else {
+                st->state = S_TRAILER_LINE;
+                st->line_bytes = 1;
+            }
             st->in++;
             break;
         case S_TRAILER_LINE:
             if (++st->line_bytes > MAX_LINE_BYTES) return -400;
-            if (c == '\r') st->state = S_TRAILER_LF;
-            else if ((c < 0x20 && c != '\t') || c == 0x7f) return -400;
+            if (c == '\r')
+                st->state = S_TRAILER_LF;
+            else if ((c < 0x20 && c != '\t') || c == 0x7f)
+                return -400;
             st->in++;
             break;
         case S_TRAILER_LF:

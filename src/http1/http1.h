@@ -38,10 +38,10 @@ typedef struct {
 typedef struct {
     chopin_method method;
     chopin_str method_name;
-    chopin_str target; /* as sent */
-    chopin_str path;   /* origin path; for absolute-form the part after the authority */
-    chopin_str query;  /* after '?', without it; ptr NULL if none */
-    int minor_version; /* 0 or 1 */
+    chopin_str target;     /* as sent */
+    chopin_str path;       /* origin path; for absolute-form the part after the authority */
+    chopin_str query;      /* after '?', without it; ptr NULL if none */
+    int minor_version;     /* 0 or 1 */
     http1_header *headers; /* caller-provided array of limits->max_headers entries */
     size_t num_headers;
     int64_t content_length; /* -1 when absent */
@@ -53,8 +53,8 @@ typedef struct {
 /* Scan state carried between calls for one request, so that a head arriving
  * one byte at a time costs O(n) overall, not O(n^2). Zero it per request. */
 typedef struct {
-    size_t scanned;    /* bytes known to hold no end of head */
-    bool line_ended;   /* the request line's LF has been seen */
+    size_t scanned;  /* bytes known to hold no end of head */
+    bool line_ended; /* the request line's LF has been seen */
 } http1_scan;
 
 int http1_parse_request(const char *buf, size_t len, http1_scan *scan, const http1_limits *lim,
@@ -63,8 +63,8 @@ int http1_parse_request(const char *buf, size_t len, http1_scan *scan, const htt
 /* Chunked body decoder, in place: the decoded bytes are moved down to the
  * start of the body so the body ends up contiguous. */
 typedef struct {
-    size_t in;        /* read cursor, relative to the body start */
-    size_t out;       /* decoded bytes so far (the body is [0, out)) */
+    size_t in;           /* read cursor, relative to the body start */
+    size_t out;          /* decoded bytes so far (the body is [0, out)) */
     uint64_t chunk_left; /* data bytes left in the current chunk */
     int state;
     size_t line_bytes; /* bytes in the current size/extension/trailer line */

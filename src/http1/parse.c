@@ -14,17 +14,15 @@
 /* RFC 9110 5.6.2 tchar: "!#$%&'*+-.^_`|~", digits and letters. */
 static const unsigned char is_tchar[256] = {
     ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
-    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
-    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
-    ['8'] = 1, ['9'] = 1,
-    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
-    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
-    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
-    ['Y'] = 1, ['Z'] = 1,
-    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
-    ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
-    ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
-    ['y'] = 1, ['z'] = 1,
+    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,  ['~'] = 1, ['0'] = 1,
+    ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,  ['7'] = 1, ['8'] = 1,
+    ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,  ['F'] = 1, ['G'] = 1,
+    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1,  ['N'] = 1, ['O'] = 1,
+    ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,  ['V'] = 1, ['W'] = 1,
+    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,  ['d'] = 1, ['e'] = 1,
+    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,  ['l'] = 1, ['m'] = 1,
+    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,  ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
 };
 
 bool http1_name_eq(chopin_str name, const char *lower, size_t lower_len) {
@@ -45,7 +43,7 @@ static int method_from(const char *p, size_t len, chopin_method *out) {
         size_t len;
         int method;
     } known[] = {
-        {"GET", 3, CHOPIN_GET},         {"POST", 4, CHOPIN_POST},   {"HEAD", 4, CHOPIN_HEAD},
+        {"GET", 3, CHOPIN_GET},         {"POST", 4, CHOPIN_POST},     {"HEAD", 4, CHOPIN_HEAD},
         {"PUT", 3, CHOPIN_PUT},         {"DELETE", 6, CHOPIN_DELETE}, {"PATCH", 5, CHOPIN_PATCH},
         {"OPTIONS", 7, CHOPIN_OPTIONS},
     };
@@ -111,9 +109,12 @@ static int split_target(http1_request *req) {
             return 0;
         }
         size_t skip;
-        if (req->target.len > 7 && ieq_literal(t, 7, "http://")) skip = 7;
-        else if (req->target.len > 8 && ieq_literal(t, 8, "https://")) skip = 8;
-        else return -400;
+        if (req->target.len > 7 && ieq_literal(t, 7, "http://"))
+            skip = 7;
+        else if (req->target.len > 8 && ieq_literal(t, 8, "https://"))
+            skip = 8;
+        else
+            return -400;
         const char *auth = t + skip;
         path = auth;
         while (path < end && *path != '/' && *path != '?') path++;
@@ -121,8 +122,8 @@ static int split_target(http1_request *req) {
         if (path == end || *path == '?') {
             /* "http://host" or "http://host?q": the path is "/" (RFC 9112 3.2.2). */
             req->path = CHOPIN_STR("/");
-            req->query = path < end ? (chopin_str){path + 1, (size_t)(end - path - 1)}
-                                    : CHOPIN_STR_NULL;
+            req->query =
+                path < end ? (chopin_str){path + 1, (size_t)(end - path - 1)} : CHOPIN_STR_NULL;
             return 0;
         }
     }
@@ -183,8 +184,10 @@ static void parse_connection(chopin_str v, bool *close, bool *keep_alive) {
         while (p < end && (*p == ' ' || *p == '\t' || *p == ',')) p++;
         const char *s = p;
         while (p < end && *p != ',' && *p != ' ' && *p != '\t') p++;
-        if (ieq_literal(s, (size_t)(p - s), "close")) *close = true;
-        else if (ieq_literal(s, (size_t)(p - s), "keep-alive")) *keep_alive = true;
+        if (ieq_literal(s, (size_t)(p - s), "close"))
+            *close = true;
+        else if (ieq_literal(s, (size_t)(p - s), "keep-alive"))
+            *keep_alive = true;
     }
 }
 
@@ -206,7 +209,8 @@ static int note_header(http1_request *req, const http1_header *h, framing *f) {
         req->expect_continue = true;
         return 0;
     case 10:
-        if (http1_name_eq(n, "connection", 10)) parse_connection(h->value, &f->close, &f->keep_alive);
+        if (http1_name_eq(n, "connection", 10))
+            parse_connection(h->value, &f->close, &f->keep_alive);
         return 0;
     case 14: {
         if (!http1_name_eq(n, "content-length", 14)) return 0;
@@ -240,7 +244,10 @@ static long parse_field(const char *buf, size_t p, size_t end, http1_header *h) 
     for (;;) {
         e = scan_field(e, stop);
         if (e >= stop) return -400;
-        if (*e == '\t') { e++; continue; }
+        if (*e == '\t') {
+            e++;
+            continue;
+        }
         if (*e == '\r' && e + 1 < stop && e[1] == '\n') break;
         return -400; /* NUL, bare CR, other control bytes, DEL */
     }

@@ -57,7 +57,8 @@ static inline const char *scan_field(const char *p, const char *end) {
     const __m128i low = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
     while (end - p >= 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)p);
-        __m128i ok = _mm_andnot_si128(_mm_cmpeq_epi8(v, del), _mm_cmpeq_epi8(_mm_max_epu8(v, low), v));
+        __m128i ok =
+            _mm_andnot_si128(_mm_cmpeq_epi8(v, del), _mm_cmpeq_epi8(_mm_max_epu8(v, low), v));
         unsigned m = (unsigned)_mm_movemask_epi8(ok);
         if (m != 0xffffu) return p + __builtin_ctz(~m & 0xffffu);
         p += 16;

@@ -16,8 +16,8 @@ struct chopin_json {
     bool has_value;        /* the top-level value has begun: a document holds one */
     uint8_t depth;
     uint8_t level[CHOPIN_JSON_MAX_DEPTH]; /* JSON_LEVEL_* bits per open container */
-    chopin_buf own;        /* the buffer of a standalone writer */
-    void *ctx;             /* the request that owns this writer, if any */
+    chopin_buf own;                       /* the buffer of a standalone writer */
+    void *ctx;                            /* the request that owns this writer, if any */
     int status;
 };
 

@@ -68,8 +68,12 @@ static void open_container(chopin_json *j, char c, uint8_t kind) {
     put(j, &c, 1);
 }
 
-void chopin_json_object(chopin_json *j) { open_container(j, '{', JSON_LEVEL_OBJECT); }
-void chopin_json_array(chopin_json *j) { open_container(j, '[', 0); }
+void chopin_json_object(chopin_json *j) {
+    open_container(j, '{', JSON_LEVEL_OBJECT);
+}
+void chopin_json_array(chopin_json *j) {
+    open_container(j, '[', 0);
+}
 
 void chopin_json_end(chopin_json *j) {
     if (j->failed) return;
@@ -86,7 +90,9 @@ static const char escape_letter[32] = {
     ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't',
 };
 
-static inline bool needs_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+static inline bool needs_escape(unsigned char c) {
+    return c < 0x20 || c == '"' || c == '\\';
+}
 
 /* Index of the first byte needing an escape in s[0..len), or len. */
 static size_t find_escape(const char *s, size_t len) {
@@ -107,8 +113,9 @@ static size_t find_escape(const char *s, size_t len) {
     const __m128i ctl = _mm_set1_epi8(0x1f);
     for (; i + 16 <= len; i += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
-        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                                   _mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v));
+        __m128i hit =
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                         _mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v));
         unsigned m = (unsigned)_mm_movemask_epi8(hit);
         if (m) return i + (size_t)__builtin_ctz(m);
     }
@@ -172,15 +179,19 @@ void chopin_json_keyn(chopin_json *j, const char *key, size_t len) {
     j->after_key = true;
 }
 
-void chopin_json_key(chopin_json *j, const char *key) { chopin_json_keyn(j, key, strlen(key)); }
+void chopin_json_key(chopin_json *j, const char *key) {
+    chopin_json_keyn(j, key, strlen(key));
+}
 
 void chopin_json_stringn(chopin_json *j, const char *s, size_t len) {
     if (begin_value(j)) put_string(j, s, len);
 }
 
 void chopin_json_string(chopin_json *j, const char *s) {
-    if (!s) chopin_json_null(j);
-    else chopin_json_stringn(j, s, strlen(s));
+    if (!s)
+        chopin_json_null(j);
+    else
+        chopin_json_stringn(j, s, strlen(s));
 }
 
 void chopin_json_int(chopin_json *j, int64_t v) {
@@ -197,8 +208,10 @@ void chopin_json_double(chopin_json *j, double v) {
     char tmp[32];
     if (!begin_value(j)) return;
     size_t n = json_format_double(tmp, v);
-    if (n) put(j, tmp, n);
-    else put(j, "null", 4);
+    if (n)
+        put(j, tmp, n);
+    else
+        put(j, "null", 4);
 }
 
 void chopin_json_bool(chopin_json *j, bool v) {
@@ -213,7 +226,9 @@ void chopin_json_raw(chopin_json *j, const char *json, size_t len) {
     if (begin_value(j)) put(j, json, len);
 }
 
-bool chopin_json_failed(const chopin_json *j) { return j->failed; }
+bool chopin_json_failed(const chopin_json *j) {
+    return j->failed;
+}
 
 chopin_json *chopin_json_new(void) {
     chopin_json *j = calloc(1, sizeof *j);

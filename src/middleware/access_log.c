@@ -44,5 +44,6 @@ static void access_log_after(chopin_ctx *c, void *state) {
 }
 
 chopin_middleware chopin_access_log(void) {
-    return (chopin_middleware){.name = "access_log", .before = access_log_before, .after = access_log_after};
+    return (chopin_middleware){
+        .name = "access_log", .before = access_log_before, .after = access_log_after};
 }

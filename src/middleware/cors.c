@@ -90,6 +90,8 @@ chopin_middleware chopin_cors(const chopin_cors_options *o) {
     s->expose = o->expose_headers ? dup_or(o->expose_headers, "") : NULL;
     /* Credentials with a wildcard would let any site act as the user. */
     s->credentials = o->allow_credentials && !s->any_origin;
-    snprintf(s->max_age, sizeof s->max_age, "%d", o->max_age_seconds > 0 ? o->max_age_seconds : 600);
-    return (chopin_middleware){.name = "cors", .before = cors_before, .state = s, .destroy = cors_destroy};
+    snprintf(s->max_age, sizeof s->max_age, "%d",
+             o->max_age_seconds > 0 ? o->max_age_seconds : 600);
+    return (chopin_middleware){
+        .name = "cors", .before = cors_before, .state = s, .destroy = cors_destroy};
 }

@@ -17,8 +17,8 @@ static bool acceptable(chopin_str v) {
     if (!v.len || v.len > MAX_ID_LEN) return false;
     for (size_t i = 0; i < v.len; i++) {
         char ch = v.ptr[i];
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                  ch == '-' || ch == '_' || ch == '.' || ch == ':';
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' || ch == ':';
         if (!ok) return false;
     }
     return true;

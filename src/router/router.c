@@ -21,7 +21,9 @@ struct router {
     rnode root;
 };
 
-router *router_new(void) { return calloc(1, sizeof(router)); }
+router *router_new(void) {
+    return calloc(1, sizeof(router));
+}
 
 static void node_free(rnode *n) {
     for (size_t i = 0; i < n->num_children; i++) {

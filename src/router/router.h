@@ -23,8 +23,8 @@ typedef struct {
 } router_param;
 
 typedef struct {
-    void *route;        /* the value registered for (method, pattern); NULL if none */
-    unsigned allow;     /* methods the matched path has (bit per chopin_method); 0: 404 */
+    void *route;    /* the value registered for (method, pattern); NULL if none */
+    unsigned allow; /* methods the matched path has (bit per chopin_method); 0: 404 */
     size_t num_params;
     router_param params[ROUTER_MAX_PARAMS];
 } router_match;

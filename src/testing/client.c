@@ -56,8 +56,10 @@ char *chopin_test_raw(chopin_app *app, const void *bytes, size_t len, size_t *ou
         for (;;) {
             conn_process(&c);
             c.out_sent = c.out.len; /* as if the client had read it all */
-            if (c.file_fd >= 0) append_file(w, &c);
-            else if (!c.read_paused) break;
+            if (c.file_fd >= 0)
+                append_file(w, &c);
+            else if (!c.read_paused)
+                break;
             c.read_paused = false;
             if (c.close_after || c.in.len == c.in_pos) break;
         }
@@ -88,7 +90,8 @@ static char *build_request(const char *method, const char *target, const char *c
     if (!raw) return NULL;
     size_t n = (size_t)snprintf(raw, cap, "%s %s HTTP/1.1\r\n", method, target);
     if (!has_header(headers, "Host")) n += (size_t)snprintf(raw + n, cap - n, "Host: test\r\n");
-    for (const char *const *h = headers; h && *h; h++) n += (size_t)snprintf(raw + n, cap - n, "%s\r\n", *h);
+    for (const char *const *h = headers; h && *h; h++)
+        n += (size_t)snprintf(raw + n, cap - n, "%s\r\n", *h);
     if ((body_len || body) && !has_header(headers, "Content-Length") &&
         !has_header(headers, "Transfer-Encoding"))
         n += (size_t)snprintf(raw + n, cap - n, "Content-Length: %zu\r\n", body_len);
@@ -170,7 +173,8 @@ const char *chopin_test_header(const chopin_test_response *r, const char *name) 
 
 void chopin_test_response_free(chopin_test_response *r) {
     if (!r) return;
-    for (size_t i = 0; i < r->header_count; i++) free(r->header_names[i]), free(r->header_values[i]);
+    for (size_t i = 0; i < r->header_count; i++)
+        free(r->header_names[i]), free(r->header_values[i]);
     free(r->header_names);
     free(r->header_values);
     free(r->body);

@@ -4,7 +4,9 @@
 
 #include <stdio.h>
 
-static void hello(chopin_ctx *c) { chopin_text(c, 200, "installed"); }
+static void hello(chopin_ctx *c) {
+    chopin_text(c, 200, "installed");
+}
 
 int main(void) {
     chopin_config cfg;
