@@ -44,9 +44,11 @@ void *chopin_user(const chopin_ctx *c);
 
 /* --- The response ---------------------------------------------------------- */
 
-/* Adds a response header (both copied). Server, Date, Content-Length and
- * Connection are the engine's and are refused (returns -1); so are names or
- * values holding CR, LF or NUL (header injection). */
+/* Adds a response header (both copied). Server, Date, Content-Length,
+ * Connection and Transfer-Encoding are the engine's and are refused (returns
+ * -1); so are empty names, names holding ':', a space or a tab, and names or
+ * values holding CR, LF or NUL (header injection). Content-Type replaces the
+ * response's content type. */
 int chopin_set_header(chopin_ctx *c, const char *name, const char *value);
 int chopin_set_headern(chopin_ctx *c, const char *name, size_t name_len, const char *value,
                        size_t value_len);
@@ -55,7 +57,8 @@ void chopin_send(chopin_ctx *c, int status, const char *content_type, const void
 void chopin_text(chopin_ctx *c, int status, const char *text); /* text/plain */
 void chopin_send_status(chopin_ctx *c, int status);            /* no body */
 void chopin_redirect(chopin_ctx *c, int status, const char *location);
-/* Sends a regular file with sendfile(2); 404 error if it cannot be opened. */
+/* Sends a regular file with sendfile(2); 404 error if it cannot be opened.
+ * With a status that has no body (1xx, 204, 304) only the status is sent. */
 void chopin_send_file(chopin_ctx *c, int status, const char *content_type, const char *path);
 
 /* The one error envelope every Chopin error uses:

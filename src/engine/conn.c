@@ -72,6 +72,7 @@ static void dispatch(conn *c, const http1_request *req, chopin_str body) {
     }
     ctx_finish(ctx);
     arena_reset(&w->arena);
+    c->served = true;
     if (!keep_alive) c->close_after = true;
 }
 
@@ -275,7 +276,12 @@ static int settle(conn *c, int flushed) {
     if (c->in.len == c->in_pos && c->rstate == RS_HEAD) {
         if (c->peer_closed || w->stopping) return -1;
         buf_release(&w->pool, &c->in);
-        worker_set_timeout(w, c, TO_IDLE);
+        /* A connection that never sent a request stays on the header
+         * timeout it got at accept; only a served one earns keep-alive. */
+        if (c->served)
+            worker_set_timeout(w, c, TO_IDLE);
+        else if (c->to_kind != TO_HEAD)
+            worker_set_timeout(w, c, TO_HEAD);
     }
     return 0;
 }

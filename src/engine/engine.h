@@ -59,6 +59,7 @@ struct conn {
     bool read_paused; /* backpressure: unread input may wait in the socket */
     bool peer_closed; /* read returned 0 */
     bool lingering;
+    bool served; /* at least one request answered: idle now means keep-alive */
     int file_fd; /* a file being sent after out drains, or -1 */
     off_t file_off;
     int64_t file_left;

@@ -22,11 +22,22 @@
 /* epoll user data for the two non-connection fds; connections use their pointer. */
 static char listen_tag, wake_tag;
 
-static const char busy_response[] =
-    "HTTP/1.1 503 Service Unavailable\r\nServer: chopin\r\nContent-Type: application/json\r\n"
-    "Content-Length: 91\r\nConnection: close\r\n\r\n"
-    "{\"error\":{\"status\":503,\"code\":\"UNAVAILABLE\",\"message\":\"the server is at its "
-    "connection limit\"}}";
+/* Sent as is when a worker is at its connection limit. */
+#define BUSY_BODY                                                                                  \
+    "{\"error\":{\"status\":503,\"code\":\"UNAVAILABLE\",\"message\":\"the server is at its "      \
+    "connection limit\"}}"
+static const char busy_body[] = BUSY_BODY;
+static const char busy_head[] = "HTTP/1.1 503 Service Unavailable\r\nServer: chopin\r\n"
+                                "Content-Type: application/json\r\nConnection: close\r\n"
+                                "Content-Length: ";
+
+static void send_busy(int fd) {
+    char msg[sizeof busy_head + sizeof busy_body + 32];
+    int n =
+        snprintf(msg, sizeof msg, "%s%zu\r\n\r\n%s", busy_head, sizeof busy_body - 1, busy_body);
+    ssize_t ignored = send(fd, msg, (size_t)n, MSG_NOSIGNAL);
+    (void)ignored;
+}
 
 int worker_init(worker *w, server *s, int id) {
     const chopin_config *cfg = s->cfg;
@@ -202,8 +213,7 @@ static void accept_all(worker *w) {
             return; /* EAGAIN, or try again on the next wake-up */
         }
         if (w->num_conns >= w->max_conns) {
-            ssize_t ignored = send(fd, busy_response, sizeof busy_response - 1, MSG_NOSIGNAL);
-            (void)ignored;
+            send_busy(fd);
             close(fd);
             continue;
         }
