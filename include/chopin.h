@@ -6,6 +6,7 @@
 #include "chopin/base.h"
 #include "chopin/json.h"
 #include "chopin/ctx.h"
+#include "chopin/async.h"
 #include "chopin/app.h"
 #include "chopin/middleware.h"
 #include "chopin/testing.h"

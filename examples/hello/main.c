@@ -9,7 +9,6 @@
 #include <chopin.h>
 
 #include <stdlib.h>
-#include <unistd.h>
 
 static void index_page(chopin_ctx *c) {
     chopin_json *j = chopin_json_begin(c, 200);
@@ -108,15 +107,57 @@ static void big(chopin_ctx *c) {
     chopin_json_finish(j);
 }
 
-/* Blocks its worker for ?ms= milliseconds (at most 5000). Until coroutines
- * land, a handler that waits holds its worker: this route exists so the
- * tests can have requests in flight during a graceful shutdown. */
+/* Waits ?ms= milliseconds (at most 60000) without blocking its worker: the
+ * handler's coroutine is suspended and the worker serves others meanwhile. */
 static void slow(chopin_ctx *c) {
     chopin_str ms_s = chopin_query(c, "ms");
     long ms = ms_s.ptr ? strtol(chopin_strdup(c, ms_s.ptr, ms_s.len), NULL, 10) : 100;
-    if (ms < 0 || ms > 5000) ms = 5000;
-    usleep((useconds_t)ms * 1000);
+    if (ms < 0 || ms > 60000) {
+        chopin_error(c, 422, "VALIDATION_FAILED", "ms must be from 0 to 60000");
+        return;
+    }
+    if (chopin_sleep(c, ms) != 0) return; /* client gone or deadline passed */
     chopin_text(c, 200, "done");
+}
+
+/* Counts primes below ?n= on the offload pool: CPU work that would stall the
+ * worker if it ran in the handler itself. */
+typedef struct {
+    long n;
+    long primes;
+} prime_job;
+
+static void count_primes(void *arg) {
+    prime_job *job = arg;
+    long count = 0;
+    for (long i = 2; i < job->n; i++) {
+        bool prime = true;
+        for (long d = 2; d * d <= i; d++)
+            if (i % d == 0) {
+                prime = false;
+                break;
+            }
+        count += prime;
+    }
+    job->primes = count;
+}
+
+static void primes(chopin_ctx *c) {
+    chopin_str n_s = chopin_query(c, "n");
+    prime_job job = {.n = n_s.ptr ? strtol(chopin_strdup(c, n_s.ptr, n_s.len), NULL, 10) : 100000};
+    if (job.n < 2 || job.n > 50000000) {
+        chopin_error(c, 422, "VALIDATION_FAILED", "n must be from 2 to 50000000");
+        return;
+    }
+    if (chopin_offload(c, count_primes, &job) != 0) return;
+    chopin_json *j = chopin_json_begin(c, 200);
+    chopin_json_object(j);
+    chopin_json_key(j, "n");
+    chopin_json_int(j, job.n);
+    chopin_json_key(j, "primes");
+    chopin_json_int(j, job.primes);
+    chopin_json_end(j);
+    chopin_json_finish(j);
 }
 
 /* Group middleware: the /admin routes want a bearer token. */
@@ -154,6 +195,7 @@ int main(void) {
     chopin_get(app, "/files/*path", files);
     chopin_get(app, "/big", big);
     chopin_get(app, "/slow", slow);
+    chopin_get(app, "/primes", primes);
 
     chopin_group *admin = chopin_group_new(app, "/admin");
     chopin_group_use(admin, (chopin_middleware){

@@ -35,6 +35,9 @@ typedef struct {
     int keepalive_timeout_ms;  /* CHOPIN_KEEPALIVE_TIMEOUT, 60 s idle */
     int write_timeout_ms;      /* CHOPIN_WRITE_TIMEOUT, 30 s without output progress */
     int shutdown_timeout_ms;   /* CHOPIN_SHUTDOWN_TIMEOUT, 10 s to finish in-flight */
+    int request_timeout_ms;    /* CHOPIN_REQUEST_TIMEOUT, 30 s for a waiting handler -> 504 */
+    size_t stack_size;         /* CHOPIN_STACK_SIZE, 256 KiB per handler coroutine */
+    int offload_threads;       /* CHOPIN_OFFLOAD_THREADS, 0 = one per core */
     bool access_log;           /* CHOPIN_ACCESS_LOG, on in standard mode */
 } chopin_config;
 

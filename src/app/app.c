@@ -1,6 +1,7 @@
 /* app.c - the application: registration, composition, dispatch, serving. */
 #include "app_internal.h"
 
+#include "chopin/async.h"
 #include "chopin/middleware.h"
 
 #include <signal.h>
@@ -45,6 +46,7 @@ void chopin_app_free(chopin_app *app) {
     if (app->test_worker) {
         worker_destroy(app->test_worker);
         free(app->test_worker);
+        offload_pool_free(app->test_srv.offload);
     }
     for (size_t i = 0; i < app->num_routes; i++) {
         free(app->routes[i]->pattern);
@@ -300,4 +302,16 @@ int chopin_app_run(chopin_app *app) {
     chopin_app_wait(app);
     fprintf(stderr, "chopin: stopped (signal %d)\n", sig);
     return 0;
+}
+
+static void add_worker_stats(const worker *w, chopin_stats *out) {
+    out->coroutines += __atomic_load_n(&w->coros.live, __ATOMIC_RELAXED);
+    out->offload_pending += __atomic_load_n(&w->offload_pending, __ATOMIC_RELAXED);
+}
+
+void chopin_app_stats(chopin_app *app, chopin_stats *out) {
+    memset(out, 0, sizeof *out);
+    if (app->running)
+        for (int i = 0; i < app->srv.num_workers; i++) add_worker_stats(&app->srv.workers[i], out);
+    if (app->test_worker) add_worker_stats(app->test_worker, out);
 }

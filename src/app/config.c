@@ -42,6 +42,9 @@ static const setting settings[] = {
     {"CHOPIN_WRITE_TIMEOUT", K_MS, OFF(write_timeout_ms), 1, 3600000},
     {"CHOPIN_SHUTDOWN_TIMEOUT", K_MS, OFF(shutdown_timeout_ms), 0, 3600000},
     {"CHOPIN_ACCESS_LOG", K_BOOL, OFF(access_log), 0, 1},
+    {"CHOPIN_REQUEST_TIMEOUT", K_MS, OFF(request_timeout_ms), 1, 86400000},
+    {"CHOPIN_STACK_SIZE", K_SIZE, OFF(stack_size), 16 * 1024, 64LL << 20},
+    {"CHOPIN_OFFLOAD_THREADS", K_INT, OFF(offload_threads), 0, 1024},
 };
 
 void chopin_config_defaults(chopin_config *cfg) {
@@ -62,6 +65,9 @@ void chopin_config_defaults(chopin_config *cfg) {
     cfg->write_timeout_ms = 30000;
     cfg->shutdown_timeout_ms = 10000;
     cfg->access_log = true;
+    cfg->request_timeout_ms = 30000;
+    cfg->stack_size = 256 * 1024;
+    cfg->offload_threads = 0;
 }
 
 /* A number with an optional unit; mult_units maps suffixes to multipliers. */

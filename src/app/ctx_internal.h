@@ -50,6 +50,7 @@ struct chopin_ctx {
 
     chopin_str request_id;
     void *user;
+    void *task; /* the engine's task this request runs in */
 };
 
 /* Resets c for a new request on the given worker resources. */

@@ -18,6 +18,7 @@ static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 void conn_init(conn *c, worker *w, int fd) {
     memset(c, 0, sizeof *c);
+    c->ev_kind = EV_CONN;
     c->fd = fd;
     c->w = w;
     c->file_fd = -1;
@@ -52,13 +53,11 @@ static void fail(conn *c, int status) {
     c->close_after = true;
 }
 
-static void dispatch(conn *c, const http1_request *req, chopin_str body) {
+/* Writes a finished task's response and moves past its request. */
+static void complete(conn *c, task *t) {
     worker *w = c->w;
-    chopin_ctx *ctx = &w->ctx;
-    ctx_init(ctx, &w->arena, &w->pool, w->srv->cfg);
-    ctx->req = req;
-    ctx->body = body;
-    w->srv->handle(ctx, w->srv->handle_arg);
+    chopin_ctx *ctx = &t->ctx;
+    const http1_request *req = &t->req;
     if (!ctx->status) chopin_error(ctx, 500, "INTERNAL_ERROR", "the handler sent no response");
     bool keep_alive = req->keep_alive && !w->stopping;
     bool head_only = req->method == CHOPIN_HEAD;
@@ -70,10 +69,31 @@ static void dispatch(conn *c, const http1_request *req, chopin_str body) {
         c->file_left = ctx->file_len;
         ctx->file_fd = -1;
     }
-    ctx_finish(ctx);
-    arena_reset(&w->arena);
+    c->in_pos += t->consumed;
+    c->task = NULL;
+    task_free(w, t);
+    reset_request(c);
     c->served = true;
     if (!keep_alive) c->close_after = true;
+}
+
+/* Runs the request's handler. Returns true when it has answered; false when
+ * it waits (the connection then holds still until conn_task_done) or could
+ * not start. */
+static bool dispatch(conn *c, const http1_request *req, chopin_str body, size_t consumed) {
+    worker *w = c->w;
+    task *t = task_start(w, c, req, body, consumed);
+    if (!t) {
+        fail(c, 503);
+        return false;
+    }
+    if (task_done(t)) {
+        complete(c, t);
+        return true;
+    }
+    c->task = t;
+    worker_set_timeout(w, c, TO_HANDLER); /* no clock: the request deadline governs */
+    return false;
 }
 
 /* The head must be parsed again when the buffer moved under its views. */
@@ -143,12 +163,7 @@ static bool step(conn *c) {
             return false;
         }
         if (!begin_body(c, (size_t)rc)) return false;
-        if (c->rstate == RS_HEAD) {
-            dispatch(c, &w->req, CHOPIN_STR_NULL);
-            c->in_pos += (size_t)rc;
-            reset_request(c);
-            return true;
-        }
+        if (c->rstate == RS_HEAD) return dispatch(c, &w->req, CHOPIN_STR_NULL, (size_t)rc);
     }
     size_t have = avail - c->head_len;
     char *body = start + c->head_len;
@@ -179,22 +194,19 @@ static bool step(conn *c) {
         fail(c, 400);
         return false;
     }
-    dispatch(c, &w->req, body_view);
-    c->in_pos += c->head_len + consumed;
-    reset_request(c);
-    return true;
+    return dispatch(c, &w->req, body_view, c->head_len + consumed);
 }
 
 void conn_process(conn *c) {
     size_t max_out = c->w->srv->cfg->max_pending_output;
-    while (!c->close_after && c->file_fd < 0) {
+    while (!c->close_after && c->file_fd < 0 && !c->task) {
         if (c->out.len - c->out_sent > max_out) {
             c->read_paused = true; /* backpressure: let the client read first */
             break;
         }
         if (!step(c)) break;
     }
-    if (c->in_pos) {
+    if (c->in_pos && !c->task) { /* a waiting handler's views point into in */
         buf_consume(&c->in, c->in_pos);
         c->in_pos = 0;
         if (c->rstate != RS_HEAD) c->head_moved = true;
@@ -256,6 +268,7 @@ int conn_flush(conn *c) {
 static int settle(conn *c, int flushed) {
     worker *w = c->w;
     if (flushed < 0) return -1;
+    if (c->task) return 0; /* the handler's deadline is the only clock now */
     if (flushed == 0) {
         worker_set_timeout(w, c, TO_WRITE);
         return 0;
@@ -302,7 +315,9 @@ static int linger_read(conn *c) {
 static int read_some(conn *c, int *budget) {
     for (;;) {
         if (c->file_fd >= 0) c->read_paused = true; /* resume once the file is out */
-        if (c->read_paused || c->close_after) return 0;
+        /* While a handler waits, its views pin the read buffer: the input
+         * stays in the socket until the handler is done. */
+        if (c->read_paused || c->close_after || c->task) return 0;
         if (*budget == 0) return 1;
         --*budget;
         if (ensure_read_space(c)) return -1;
@@ -314,7 +329,7 @@ static int read_some(conn *c, int *budget) {
             conn_process(c);
             /* A short read means the socket is empty: with edge-triggered
              * epoll the next arrival wakes us, so no read-until-EAGAIN. */
-            if ((size_t)n < space) return 0;
+            if ((size_t)n < space && !c->rdhup) return 0;
             continue;
         }
         if (n == 0) {
@@ -361,6 +376,15 @@ static int drive(conn *c, bool try_read) {
         }
         return settle(c, 1);
     }
+}
+
+int conn_task_done(conn *c, task *t) {
+    complete(c, t);
+    if (c->fd < 0) { /* the test client drives itself */
+        conn_process(c);
+        return 0;
+    }
+    return drive(c, true);
 }
 
 int conn_on_readable(conn *c) {

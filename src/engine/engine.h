@@ -13,26 +13,93 @@
 #define CHOPIN_ENGINE_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <sys/types.h>
 #include <time.h>
 
 #include "../app/ctx_internal.h"
+#include "../coro/coro.h"
 
 typedef struct worker worker;
 typedef struct conn conn;
 typedef struct server server;
+typedef struct task task;
+typedef struct offload_pool offload_pool;
+
+/* What an epoll event's data.ptr points to: every such object starts with
+ * an int holding one of these. */
+enum { EV_CONN = 1, EV_TASK = 2 };
+
+/* A one-shot timer in a worker's heap (timer.c). */
+typedef struct chopin_timer chopin_timer;
+struct chopin_timer {
+    int64_t at; /* monotonic ms */
+    size_t heap_index;
+    bool armed;
+    void (*fire)(worker *w, chopin_timer *t);
+};
+
+typedef struct {
+    chopin_timer **items;
+    size_t count, cap;
+} timer_heap;
+
+int timer_add(timer_heap *h, chopin_timer *t, int64_t at); /* re-arms if armed */
+void timer_cancel(timer_heap *h, chopin_timer *t);
+chopin_timer *timer_pop_expired(timer_heap *h, int64_t now);
+int64_t timer_next(const timer_heap *h); /* -1 when empty */
+void timer_heap_destroy(timer_heap *h);
+
+/* What a handler's coroutine is waiting for. */
+typedef enum { WAIT_NONE, WAIT_SLEEP, WAIT_FD, WAIT_OFFLOAD } wait_kind;
+
+typedef struct offload_job offload_job;
+struct offload_job {
+    void (*fn)(void *arg);
+    void *arg;
+    task *owner;
+    offload_job *next;
+};
+
+/* One request being handled: its coroutine, context, memory and waits. A
+ * task outlives its connection when the client goes away mid-wait: it then
+ * owns the read buffer its views point into until the handler unwinds. */
+struct task {
+    int ev_kind; /* EV_TASK: epoll data for chopin_wait_fd */
+    worker *w;
+    conn *c; /* NULL once the connection is gone */
+    coro *co;
+    chopin_ctx ctx;
+    chopin_arena arena;
+    http1_request req; /* a copy: the worker's parse scratch is reused */
+    http1_header *headers;
+    size_t consumed;      /* input bytes this request used */
+    chopin_buf orphan_in; /* the read buffer, when the connection went first */
+    wait_kind waiting;
+    int wait_result;
+    int wait_errno;
+    int wait_fd;
+    chopin_timer wait_timer;
+    chopin_timer deadline;
+    bool cancelled; /* client gone: waits fail with ECANCELED */
+    bool timed_out; /* deadline passed: waits fail with ETIMEDOUT */
+    offload_job job;
+    char label[96]; /* "GET /path", for the stack overflow message */
+    task *next_free;
+};
 
 /* The timeouts a connection can be waiting on. Each kind has one duration,
  * so appending to the kind's list keeps it sorted by deadline: checking
  * timeouts is looking at list heads, and refreshing one is O(1). */
 typedef enum {
     TO_NONE = -1,
-    TO_HEAD,   /* waiting for the rest of a request head (slowloris) */
-    TO_BODY,   /* waiting for more of a body */
-    TO_IDLE,   /* keep-alive, between requests */
-    TO_WRITE,  /* output pending, client not reading */
-    TO_LINGER, /* closing: draining what the client still sends */
+    TO_HEAD,    /* waiting for the rest of a request head (slowloris) */
+    TO_BODY,    /* waiting for more of a body */
+    TO_IDLE,    /* keep-alive, between requests */
+    TO_WRITE,   /* output pending, client not reading */
+    TO_LINGER,  /* closing: draining what the client still sends */
+    TO_HANDLER, /* a handler is waiting: no timeout here, the request deadline rules */
     TO_COUNT
 } timeout_kind;
 
@@ -43,7 +110,8 @@ typedef struct {
 typedef enum { RS_HEAD, RS_BODY, RS_CHUNKED } read_state;
 
 struct conn {
-    int fd; /* -1 for the in-process test client */
+    int ev_kind; /* EV_CONN */
+    int fd;      /* -1 for the in-process test client */
     worker *w;
     chopin_buf in, out;
     size_t out_sent; /* bytes of out already written */
@@ -60,6 +128,8 @@ struct conn {
     bool peer_closed; /* read returned 0 */
     bool lingering;
     bool served; /* at least one request answered: idle now means keep-alive */
+    bool closed; /* closed this round; reused only after the round's events */
+    bool rdhup;  /* the peer shut its side: read to the end, a short read proves nothing */
     int file_fd; /* a file being sent after out drains, or -1 */
     off_t file_off;
     int64_t file_left;
@@ -70,6 +140,7 @@ struct conn {
     conn *next_free;
     conn *next_deferred; /* in the worker's deferred list */
     bool deferred;
+    task *task; /* a handler suspended on this connection's request */
 };
 
 struct worker {
@@ -87,7 +158,8 @@ struct worker {
     chopin_ctx ctx;
     size_t num_conns, max_conns;
     conn *free_conns;
-    conn *deferred; /* connections with input left after their read budget */
+    conn *closed_conns; /* closed during this round of events */
+    conn *deferred;     /* connections with input left after their read budget */
     conn_list timeouts[TO_COUNT];
     int64_t now_ms;
     /* Date header: "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n", refreshed when the second changes. */
@@ -96,6 +168,14 @@ struct worker {
     size_t date_len;
     bool stopping;
     int64_t stop_deadline_ms;
+    timer_heap timers;
+    coro_pool coros;
+    task *free_tasks;
+    size_t free_task_count;
+    /* Offload completions, pushed by pool threads, drained on wake_fd. */
+    pthread_mutex_t done_mu;
+    offload_job *done_jobs;
+    size_t offload_pending; /* jobs out in the pool; the worker waits for them before exiting */
 };
 
 struct server {
@@ -106,6 +186,7 @@ struct server {
     int num_workers;
     int port; /* the bound port, known once started */
     atomic_bool stopping;
+    offload_pool *offload;
 };
 
 /* --- server.c --- */
@@ -137,6 +218,32 @@ int conn_flush(conn *c);
 void conn_release_buffers(conn *c);
 /* True when no request is partly read and nothing waits to be written. */
 bool conn_is_idle(const conn *c);
+
+/* --- task.c --- */
+/* Runs the request's handler on a coroutine until it finishes or waits.
+ * Returns NULL when out of memory. */
+task *task_start(worker *w, conn *c, const http1_request *req, chopin_str body, size_t consumed);
+bool task_done(const task *t);
+void task_free(worker *w, task *t);
+/* The client went away: waits fail with ECANCELED; the task keeps c's read buffer. */
+void task_cancel(worker *w, task *t);
+void task_fd_ready(worker *w, task *t, uint32_t events);
+void task_offload_done(worker *w, offload_job *job);
+void task_pool_destroy(worker *w);
+
+/* --- offload.c --- */
+offload_pool *offload_pool_new(int threads);
+void offload_pool_free(offload_pool *p); /* waits for queued jobs */
+void offload_submit(offload_pool *p, worker *w, offload_job *job);
+
+/* --- conn.c, continued --- */
+/* t finished: write its response into c and carry on with c's input. Returns -1 to close c. */
+int conn_task_done(conn *c, task *t);
+
+/* --- worker.c, continued --- */
+void worker_close_conn(worker *w, conn *c);
+/* One round of the loop: wait up to max_ms, handle events, timers, deferred work. */
+void worker_poll(worker *w, int max_ms);
 
 /* --- response.c --- */
 /* Appends the head and body of c->ctx's response to out. */

@@ -66,6 +66,7 @@ static void pin_to_core(pthread_t t, int core) {
 int server_start(server *s) {
     const chopin_config *cfg = s->cfg;
     signal(SIGPIPE, SIG_IGN); /* a peer that went away is an error code, not a signal */
+    coro_install_overflow_handler();
     s->num_workers = cfg->workers > 0 ? cfg->workers : default_workers();
     s->workers = calloc((size_t)s->num_workers, sizeof *s->workers);
     if (!s->workers) return -1;
@@ -80,6 +81,11 @@ int server_start(server *s) {
         if (w->listen_fd < 0 || worker_open_loop(w)) goto fail;
     }
     s->port = port;
+    if (!s->offload) {
+        s->offload =
+            offload_pool_new(cfg->offload_threads > 0 ? cfg->offload_threads : default_workers());
+        if (!s->offload) goto fail;
+    }
     for (int i = 0; i < s->num_workers; i++) {
         if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i])) {
             fprintf(stderr, "chopin: cannot start worker %d\n", i);
@@ -113,4 +119,6 @@ void server_wait(server *s) {
     free(s->workers);
     s->workers = NULL;
     s->num_workers = 0;
+    offload_pool_free(s->offload);
+    s->offload = NULL;
 }

@@ -50,7 +50,8 @@ int worker_init(worker *w, server *s, int id) {
     if (!w->headers) return -1;
     w->req.headers = w->headers;
     buf_pool_init(&w->pool, 4096);
-    arena_init(&w->arena);
+    coro_pool_init(&w->coros, cfg->stack_size, 64);
+    pthread_mutex_init(&w->done_mu, NULL);
     int n = s->num_workers > 0 ? s->num_workers : 1;
     w->max_conns = (size_t)(cfg->max_connections + n - 1) / (size_t)n;
     w->now_ms = chopin_now_ms();
@@ -69,8 +70,10 @@ void worker_destroy(worker *w) {
     if (w->listen_fd >= 0) close(w->listen_fd);
     free(w->headers);
     w->headers = NULL;
-    buf_release(&w->pool, &w->ctx.body_buf);
-    arena_destroy(&w->arena);
+    task_pool_destroy(w);
+    coro_pool_destroy(&w->coros);
+    timer_heap_destroy(&w->timers);
+    pthread_mutex_destroy(&w->done_mu);
     buf_pool_destroy(&w->pool);
 }
 
@@ -107,6 +110,8 @@ static int timeout_ms(const worker *w, timeout_kind k) {
         return cfg->write_timeout_ms;
     case TO_LINGER:
         return LINGER_MS;
+    case TO_HANDLER:
+        return 1 << 30;
     default:
         return 0;
     }
@@ -151,7 +156,9 @@ void worker_defer(worker *w, conn *c) {
     w->deferred = c;
 }
 
-static void close_conn(worker *w, conn *c) {
+void worker_close_conn(worker *w, conn *c) {
+    if (c->closed) return;
+    if (c->task) task_cancel(w, c->task); /* the handler unwinds; its views stay valid */
     list_remove(w, c);
     if (c->deferred) { /* rare: unlink before the conn is reused */
         conn **pp = &w->deferred;
@@ -160,16 +167,31 @@ static void close_conn(worker *w, conn *c) {
         c->deferred = false;
     }
     if (c->file_fd >= 0) close(c->file_fd);
-    close(c->fd);
+    c->file_fd = -1;
+    if (c->fd >= 0) close(c->fd);
+    c->fd = -1;
     conn_release_buffers(c);
     w->num_conns--;
-    if (w->num_conns < FREE_CONNS_KEPT) {
-        c->next_free = w->free_conns;
-        w->free_conns = c;
-    } else {
-        free(c);
+    /* Events for c may still be in this round's batch: it is recycled after. */
+    c->closed = true;
+    c->next_free = w->closed_conns;
+    w->closed_conns = c;
+}
+
+static void recycle_closed(worker *w) {
+    while (w->closed_conns) {
+        conn *c = w->closed_conns;
+        w->closed_conns = c->next_free;
+        if (w->num_conns < FREE_CONNS_KEPT) {
+            c->next_free = w->free_conns;
+            w->free_conns = c;
+        } else {
+            free(c);
+        }
     }
 }
+
+#define close_conn worker_close_conn
 
 static void on_timeout(worker *w, conn *c) {
     /* A request partly received gets a 408 before the close; an idle or
@@ -288,38 +310,85 @@ static void run_deferred(worker *w) {
 }
 
 static void on_conn_event(worker *w, conn *c, uint32_t events) {
+    if (c->closed) return;
     int rc = 0;
     if (events & EPOLLERR) rc = -1;
+    /* A client gone while its handler waits: cancel (the handler unwinds) and close. */
+    if (c->task && (events & (EPOLLRDHUP | EPOLLHUP))) rc = -1;
+    if (events & EPOLLRDHUP) c->rdhup = true;
     if (!rc && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))) rc = conn_on_readable(c);
     if (!rc && (events & EPOLLOUT)) rc = conn_on_writable(c);
     if (rc < 0) close_conn(w, c);
 }
 
+static void drain_offload(worker *w) {
+    pthread_mutex_lock(&w->done_mu);
+    offload_job *jobs = w->done_jobs;
+    w->done_jobs = NULL;
+    pthread_mutex_unlock(&w->done_mu);
+    while (jobs) {
+        offload_job *job = jobs;
+        jobs = job->next;
+        task_offload_done(w, job);
+    }
+}
+
+static void run_timers(worker *w) {
+    chopin_timer *t;
+    while ((t = timer_pop_expired(&w->timers, w->now_ms))) t->fire(w, t);
+}
+
+static int poll_wait_ms(worker *w, int max_ms) {
+    if (w->deferred) return 0;
+    int wait = next_wait_ms(w);
+    int64_t next_timer = timer_next(&w->timers);
+    if (next_timer >= 0) {
+        int64_t d = next_timer - w->now_ms;
+        if (d < wait) wait = d < 0 ? 0 : (int)d;
+    }
+    return wait < max_ms ? wait : max_ms;
+}
+
+void worker_poll(worker *w, int max_ms) {
+    struct epoll_event events[MAX_EVENTS];
+    int n = epoll_wait(w->epfd, events, MAX_EVENTS, poll_wait_ms(w, max_ms));
+    w->now_ms = chopin_now_ms();
+    worker_refresh_date(w);
+    for (int i = 0; i < n; i++) {
+        void *tag = events[i].data.ptr;
+        if (tag == &listen_tag) {
+            if (w->listen_fd >= 0) accept_all(w);
+        } else if (tag == &wake_tag) {
+            uint64_t v;
+            ssize_t ignored = read(w->wake_fd, &v, sizeof v);
+            (void)ignored;
+            drain_offload(w);
+            if (atomic_load(&w->srv->stopping)) begin_stop(w);
+        } else if (*(int *)tag == EV_TASK) {
+            task_fd_ready(w, tag, events[i].events);
+        } else {
+            on_conn_event(w, tag, events[i].events);
+        }
+    }
+    w->now_ms = chopin_now_ms();
+    run_timers(w);
+    run_deferred(w);
+    expire(w);
+    recycle_closed(w);
+}
+
 void *worker_main(void *arg) {
     worker *w = arg;
-    struct epoll_event events[MAX_EVENTS];
+    coro_thread_init();
     for (;;) {
-        if (w->stopping && (w->num_conns == 0 || w->now_ms >= w->stop_deadline_ms)) break;
-        int n = epoll_wait(w->epfd, events, MAX_EVENTS, w->deferred ? 0 : next_wait_ms(w));
-        w->now_ms = chopin_now_ms();
-        worker_refresh_date(w);
-        for (int i = 0; i < n; i++) {
-            void *tag = events[i].data.ptr;
-            if (tag == &listen_tag) {
-                if (w->listen_fd >= 0) accept_all(w);
-            } else if (tag == &wake_tag) {
-                uint64_t v;
-                ssize_t ignored = read(w->wake_fd, &v, sizeof v);
-                (void)ignored;
-                if (atomic_load(&w->srv->stopping)) begin_stop(w);
-            } else {
-                on_conn_event(w, tag, events[i].events);
-            }
-        }
-        run_deferred(w);
-        expire(w);
+        if (w->stopping && w->now_ms >= w->stop_deadline_ms && w->num_conns) close_all(w);
+        /* Offloaded jobs point into tasks: wait for them even past the deadline. */
+        if (w->stopping && w->num_conns == 0 && w->offload_pending == 0) break;
+        worker_poll(w, 1000);
     }
     close_all(w);
+    recycle_closed(w);
+    coro_thread_exit();
     return NULL;
 }
 
@@ -329,6 +398,7 @@ int worker_open_loop(worker *w) {
     if (w->epfd < 0 || w->wake_fd < 0) return -1;
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &wake_tag};
     if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake_fd, &ev)) return -1;
+    if (w->listen_fd < 0) return 0; /* the test client's worker */
     ev = (struct epoll_event){.events = EPOLLIN, .data.ptr = &listen_tag};
     return epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->listen_fd, &ev);
 }

@@ -21,10 +21,15 @@ static worker *test_worker(chopin_app *app) {
     app->test_srv.handle_arg = app;
     app->test_srv.num_workers = 1;
     worker *w = calloc(1, sizeof *w);
-    if (!w || worker_init(w, &app->test_srv, 0)) {
+    if (!w || worker_init(w, &app->test_srv, 0) || worker_open_loop(w)) {
+        if (w) worker_destroy(w);
         free(w);
         return NULL;
     }
+    int threads = app->cfg.offload_threads > 0 ? app->cfg.offload_threads : 2;
+    app->test_srv.offload = offload_pool_new(threads);
+    coro_install_overflow_handler();
+    coro_thread_init();
     app->test_worker = w;
     return w;
 }
@@ -55,6 +60,9 @@ char *chopin_test_raw(chopin_app *app, const void *bytes, size_t len, size_t *ou
          * resume after backpressure pauses and after file responses. */
         for (;;) {
             conn_process(&c);
+            /* A handler that waits: run the worker's loop (timers, fd waits,
+             * offload completions) until the connection is free again. */
+            while (c.task) worker_poll(w, 1000);
             c.out_sent = c.out.len; /* as if the client had read it all */
             if (c.file_fd >= 0)
                 append_file(w, &c);

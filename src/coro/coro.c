@@ -1,0 +1,216 @@
+/* coro.c - coroutine life cycle, the stack pool and the overflow report. */
+#include "coro_internal.h"
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define CHOPIN_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CHOPIN_ASAN 1
+#endif
+#endif
+
+#ifdef CHOPIN_ASAN
+/* AddressSanitizer must be told about every switch between stacks, or it
+ * takes the other stack for a corrupted one. */
+void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom, size_t size);
+void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old,
+                                     size_t *size_old);
+#endif
+
+/* The coroutine running on this thread, for the overflow handler. */
+static _Thread_local coro *running;
+
+static size_t page_size(void) {
+    static size_t cached;
+    if (!cached) cached = (size_t)sysconf(_SC_PAGESIZE);
+    return cached;
+}
+
+void coro_pool_init(coro_pool *p, size_t stack_size, size_t max_free) {
+    size_t pg = page_size();
+    if (stack_size < 4 * pg) stack_size = 4 * pg;
+    p->stack_size = (stack_size + pg - 1) / pg * pg;
+    p->free_list = NULL;
+    p->free_count = 0;
+    p->max_free = max_free;
+    p->live = 0;
+}
+
+static void unmap(coro *co) {
+    munmap(co->stack_lo - page_size(), co->map_size);
+}
+
+void coro_pool_destroy(coro_pool *p) {
+    while (p->free_list) {
+        coro *co = p->free_list;
+        p->free_list = co->next_free;
+        unmap(co);
+    }
+    p->free_count = 0;
+}
+
+/* The coro struct lives at the top of its own stack: one mapping per coroutine. */
+static coro *map_new(coro_pool *p) {
+    size_t pg = page_size();
+    size_t size = pg + p->stack_size;
+    char *base =
+        mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (base == MAP_FAILED) return NULL;
+    if (mprotect(base, pg, PROT_NONE)) { /* the guard page */
+        munmap(base, size);
+        return NULL;
+    }
+    coro *co = (coro *)(base + size - ((sizeof(coro) + 63) & ~(size_t)63));
+    memset(co, 0, sizeof *co);
+    co->stack_lo = base + pg;
+    co->stack_hi = (char *)co;
+    co->map_size = size;
+    return co;
+}
+
+static void entry(void *arg) {
+    coro *co = arg;
+#ifdef CHOPIN_ASAN
+    __sanitizer_finish_switch_fiber(co->asan_fake_stack, &co->asan_caller_bottom,
+                                    &co->asan_caller_size);
+#endif
+    co->fn(co, co->arg);
+    co->done = true;
+#ifdef CHOPIN_ASAN
+    /* NULL: this stack is finished, its fake frames can go. */
+    __sanitizer_start_switch_fiber(NULL, co->asan_caller_bottom, co->asan_caller_size);
+#endif
+    coro_switch(&co->ctx, &co->caller);
+    abort(); /* a finished coroutine is never resumed */
+}
+
+coro *coro_new(coro_pool *p, coro_fn fn, void *arg, const char *label) {
+    coro *co = p->free_list;
+    if (co) {
+        p->free_list = co->next_free;
+        p->free_count--;
+    } else if (!(co = map_new(p))) {
+        return NULL;
+    }
+    co->fn = fn;
+    co->arg = arg;
+    co->done = false;
+    co->label = label;
+    co->next_free = NULL;
+    co->ctx.sp = coro_prepare_stack(co->stack_hi, entry, co);
+    __atomic_add_fetch(&p->live, 1, __ATOMIC_RELAXED); /* read by chopin_app_stats */
+    return co;
+}
+
+void coro_release(coro_pool *p, coro *co) {
+    __atomic_sub_fetch(&p->live, 1, __ATOMIC_RELAXED);
+    if (p->free_count < p->max_free) {
+        co->next_free = p->free_list;
+        p->free_list = co;
+        p->free_count++;
+        /* A stack that grew deep keeps its pages; give them back when that is
+         * more than a few: the next request rarely needs them. */
+        size_t keep = 4 * page_size();
+        size_t usable = (size_t)(co->stack_hi - co->stack_lo);
+        if (usable > keep) madvise(co->stack_lo, usable - keep, MADV_DONTNEED);
+    } else {
+        unmap(co);
+    }
+}
+
+bool coro_resume(coro *co) {
+    coro *outer = running;
+    running = co;
+#ifdef CHOPIN_ASAN
+    void *fake = NULL;
+    __sanitizer_start_switch_fiber(&fake, co->stack_lo, (size_t)(co->stack_hi - co->stack_lo));
+    coro_switch(&co->caller, &co->ctx);
+    __sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#else
+    coro_switch(&co->caller, &co->ctx);
+#endif
+    running = outer;
+    return co->done;
+}
+
+void coro_yield(coro *co) {
+#ifdef CHOPIN_ASAN
+    __sanitizer_start_switch_fiber(&co->asan_fake_stack, co->asan_caller_bottom,
+                                   co->asan_caller_size);
+    coro_switch(&co->ctx, &co->caller);
+    __sanitizer_finish_switch_fiber(co->asan_fake_stack, &co->asan_caller_bottom,
+                                    &co->asan_caller_size);
+#else
+    coro_switch(&co->ctx, &co->caller);
+#endif
+}
+
+/* --- Stack overflow ------------------------------------------------------------ */
+
+static void put(const char *s) {
+    ssize_t ignored = write(STDERR_FILENO, s, strlen(s));
+    (void)ignored;
+}
+
+static void on_fault(int sig, siginfo_t *info, void *uctx) {
+    (void)uctx;
+    coro *co = running;
+    char *addr = info->si_addr;
+    size_t pg = page_size();
+    if (co && addr >= co->stack_lo - pg && addr < co->stack_lo + 256) {
+        char kib[24];
+        size_t n = (size_t)(co->stack_hi - co->stack_lo) / 1024, i = sizeof kib - 1;
+        kib[i] = 0;
+        do kib[--i] = (char)('0' + n % 10), n /= 10;
+        while (n && i);
+        put("chopin: stack overflow in ");
+        put(co->label ? co->label : "a coroutine");
+        put(" (coroutine stack of ");
+        put(kib + i);
+        put(" KiB; raise CHOPIN_STACK_SIZE)\n");
+        signal(SIGABRT, SIG_DFL);
+        abort();
+    }
+    /* Not ours: die of the original signal, as if no handler were there. */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void coro_install_overflow_handler(void) {
+    static int installed;
+    if (__atomic_exchange_n(&installed, 1, __ATOMIC_SEQ_CST)) return;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, NULL);
+    sigaction(SIGBUS, &sa, NULL);
+}
+
+static _Thread_local void *alt_stack;
+
+int coro_thread_init(void) {
+    if (alt_stack) return 0;
+    size_t size = 64 * 1024;
+    alt_stack = malloc(size);
+    if (!alt_stack) return -1;
+    stack_t ss = {.ss_sp = alt_stack, .ss_size = size, .ss_flags = 0};
+    return sigaltstack(&ss, NULL);
+}
+
+void coro_thread_exit(void) {
+    if (!alt_stack) return;
+    stack_t ss = {.ss_flags = SS_DISABLE};
+    sigaltstack(&ss, NULL);
+    free(alt_stack);
+    alt_stack = NULL;
+}

@@ -1,0 +1,265 @@
+/* task.c - handlers on coroutines, and what they can wait for.
+ *
+ * Every request runs in a task: a coroutine with its own context and arena.
+ * A handler that never waits costs one switch in and one out. One that waits
+ * (chopin_sleep, chopin_wait_fd, chopin_offload) is suspended; the worker
+ * goes on with other connections and resumes it from a timer, an epoll event
+ * or an offload completion, always on the worker's own thread. */
+#include "engine.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+
+#define FREE_TASKS_KEPT 256
+
+#define TASK_OF(ptr, field) ((task *)((char *)(ptr)-offsetof(task, field)))
+
+static void on_wait_timer(worker *w, chopin_timer *tm);
+static void on_deadline(worker *w, chopin_timer *tm);
+
+static task *task_get(worker *w) {
+    task *t = w->free_tasks;
+    if (t) {
+        w->free_tasks = t->next_free;
+        w->free_task_count--;
+        return t;
+    }
+    t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    size_t n = w->srv->cfg->max_headers ? w->srv->cfg->max_headers : 1;
+    t->headers = calloc(n, sizeof *t->headers);
+    if (!t->headers) {
+        free(t);
+        return NULL;
+    }
+    t->ev_kind = EV_TASK;
+    t->w = w;
+    arena_init(&t->arena);
+    t->wait_timer.fire = on_wait_timer;
+    t->deadline.fire = on_deadline;
+    return t;
+}
+
+static void task_destroy(worker *w, task *t) {
+    arena_destroy(&t->arena);
+    buf_release(&w->pool, &t->ctx.body_buf);
+    free(t->headers);
+    free(t);
+}
+
+void task_free(worker *w, task *t) {
+    timer_cancel(&w->timers, &t->wait_timer);
+    timer_cancel(&w->timers, &t->deadline);
+    if (t->co) coro_release(&w->coros, t->co);
+    t->co = NULL;
+    ctx_finish(&t->ctx);
+    arena_reset(&t->arena);
+    buf_release(&w->pool, &t->orphan_in);
+    t->c = NULL;
+    if (w->free_task_count >= FREE_TASKS_KEPT) {
+        task_destroy(w, t);
+        return;
+    }
+    t->next_free = w->free_tasks;
+    w->free_tasks = t;
+    w->free_task_count++;
+}
+
+void task_pool_destroy(worker *w) {
+    while (w->free_tasks) {
+        task *t = w->free_tasks;
+        w->free_tasks = t->next_free;
+        task_destroy(w, t);
+    }
+    w->free_task_count = 0;
+}
+
+static void task_main(coro *co, void *arg) {
+    (void)co;
+    task *t = arg;
+    worker *w = t->w;
+    w->srv->handle(&t->ctx, w->srv->handle_arg);
+}
+
+/* "GET /path" for the stack overflow message: plain copies, no formatting. */
+static void set_label(task *t) {
+    size_t cap = sizeof t->label - 1, n = 0;
+    chopin_str parts[3] = {t->req.method_name, CHOPIN_STR(" "), t->req.path};
+    for (int i = 0; i < 3 && n < cap; i++) {
+        size_t k = parts[i].len < cap - n ? parts[i].len : cap - n;
+        memcpy(t->label + n, parts[i].ptr, k);
+        n += k;
+    }
+    t->label[n] = 0;
+}
+
+task *task_start(worker *w, conn *c, const http1_request *req, chopin_str body, size_t consumed) {
+    task *t = task_get(w);
+    if (!t) return NULL;
+    t->c = c;
+    t->consumed = consumed;
+    t->req = *req;
+    t->req.headers = t->headers;
+    memcpy(t->headers, req->headers, req->num_headers * sizeof *t->headers);
+    ctx_init(&t->ctx, &t->arena, &w->pool, w->srv->cfg);
+    t->ctx.req = &t->req;
+    t->ctx.body = body;
+    t->ctx.task = t;
+    t->cancelled = t->timed_out = false;
+    t->waiting = WAIT_NONE;
+    set_label(t);
+    t->co = coro_new(&w->coros, task_main, t, t->label);
+    if (!t->co) {
+        task_free(w, t);
+        return NULL;
+    }
+    int64_t started = w->now_ms;
+    if (!coro_resume(t->co)) /* it waits: from now on the deadline counts */
+        timer_add(&w->timers, &t->deadline, started + w->srv->cfg->request_timeout_ms);
+    return t;
+}
+
+bool task_done(const task *t) {
+    return t->co->done;
+}
+
+/* Runs t until its next wait or its end; an ended task goes to its connection. */
+static void resume(worker *w, task *t) {
+    if (!coro_resume(t->co)) return;
+    conn *c = t->c;
+    if (!c) {
+        task_free(w, t);
+        return;
+    }
+    if (conn_task_done(c, t) < 0) worker_close_conn(w, c);
+}
+
+static void wake(worker *w, task *t, int result, int err) {
+    t->wait_result = result;
+    t->wait_errno = err;
+    resume(w, t);
+}
+
+/* Ends whatever t waits for, except an offload job (it cannot be recalled:
+ * the task resumes when the job returns). */
+static void interrupt(worker *w, task *t, int err) {
+    switch (t->waiting) {
+    case WAIT_FD:
+        epoll_ctl(w->epfd, EPOLL_CTL_DEL, t->wait_fd, NULL);
+        /* fall through */
+    case WAIT_SLEEP:
+        timer_cancel(&w->timers, &t->wait_timer);
+        wake(w, t, -1, err);
+        break;
+    default:
+        break;
+    }
+}
+
+void task_cancel(worker *w, task *t) {
+    conn *c = t->c;
+    t->cancelled = true;
+    if (c) { /* the handler's views point into c's read buffer: keep it */
+        t->orphan_in = c->in;
+        c->in = (chopin_buf){0};
+        c->task = NULL;
+        t->c = NULL;
+    }
+    interrupt(w, t, ECANCELED);
+}
+
+static void on_deadline(worker *w, chopin_timer *tm) {
+    task *t = TASK_OF(tm, deadline);
+    t->timed_out = true;
+    if (!t->ctx.status) {
+        chopin_error(&t->ctx, 504, "TIMEOUT", "the request took longer than the server allows");
+        t->ctx.json.failed = true; /* the handler's writer, if any, writes nothing more */
+    }
+    interrupt(w, t, ETIMEDOUT);
+}
+
+static void on_wait_timer(worker *w, chopin_timer *tm) {
+    task *t = TASK_OF(tm, wait_timer);
+    if (t->waiting == WAIT_FD) epoll_ctl(w->epfd, EPOLL_CTL_DEL, t->wait_fd, NULL);
+    wake(w, t, 0, 0);
+}
+
+void task_fd_ready(worker *w, task *t, uint32_t events) {
+    /* An event already in this round's batch can name a task whose wait has
+     * ended meanwhile; such a stale event is dropped. */
+    if (t->waiting != WAIT_FD) return;
+    epoll_ctl(w->epfd, EPOLL_CTL_DEL, t->wait_fd, NULL);
+    timer_cancel(&w->timers, &t->wait_timer);
+    int ready = (int)(events & (EPOLLIN | EPOLLOUT));
+    if (events & (EPOLLERR | EPOLLHUP)) ready |= t->wait_result; /* the asked-for events */
+    wake(w, t, ready ? ready : (int)(EPOLLIN | EPOLLOUT), 0);
+}
+
+void task_offload_done(worker *w, offload_job *job) {
+    task *t = job->owner;
+    __atomic_sub_fetch(&w->offload_pending, 1, __ATOMIC_RELAXED);
+    int err = t->cancelled ? ECANCELED : t->timed_out ? ETIMEDOUT : 0;
+    wake(w, t, err ? -1 : 0, err);
+}
+
+/* --- The public waits ---------------------------------------------------------- */
+
+/* The task a handler runs in, or NULL (with errno) when the request is over. */
+static task *begin_wait(chopin_ctx *c) {
+    task *t = c->task;
+    if (t->cancelled) {
+        errno = ECANCELED;
+        return NULL;
+    }
+    if (t->timed_out) {
+        errno = ETIMEDOUT;
+        return NULL;
+    }
+    return t;
+}
+
+static int suspend(task *t, wait_kind kind) {
+    t->waiting = kind;
+    coro_yield(t->co);
+    t->waiting = WAIT_NONE;
+    if (t->wait_result < 0) errno = t->wait_errno;
+    return t->wait_result;
+}
+
+int chopin_sleep(chopin_ctx *c, int64_t ms) {
+    task *t = begin_wait(c);
+    if (!t) return -1;
+    if (timer_add(&t->w->timers, &t->wait_timer, chopin_now_ms() + (ms > 0 ? ms : 0))) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return suspend(t, WAIT_SLEEP);
+}
+
+int chopin_wait_fd(chopin_ctx *c, int fd, int events, int64_t timeout_ms) {
+    task *t = begin_wait(c);
+    if (!t) return -1;
+    worker *w = t->w;
+    uint32_t want = (uint32_t)events & (EPOLLIN | EPOLLOUT);
+    struct epoll_event ev = {.events = want, .data.ptr = t};
+    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev)) return -1;
+    t->wait_fd = fd;
+    t->wait_result = (int)want; /* what an error or hang-up reports as ready */
+    if (timeout_ms >= 0 && timer_add(&w->timers, &t->wait_timer, chopin_now_ms() + timeout_ms)) {
+        epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+        errno = ENOMEM;
+        return -1;
+    }
+    return suspend(t, WAIT_FD);
+}
+
+int chopin_offload(chopin_ctx *c, void (*fn)(void *arg), void *arg) {
+    task *t = begin_wait(c);
+    if (!t) return -1;
+    worker *w = t->w;
+    t->job = (offload_job){.fn = fn, .arg = arg, .owner = t};
+    __atomic_add_fetch(&w->offload_pending, 1, __ATOMIC_RELAXED);
+    offload_submit(w->srv->offload, w, &t->job);
+    return suspend(t, WAIT_OFFLOAD);
+}
