@@ -9,7 +9,8 @@
 # mode on CHOPIN_BENCH_PORT (19000), starts the peers with ../shared/bench/
 # peers.sh, runs compare.sh with nginx first (the base of every ratio) and
 # Chopin last, and stops everything. compare.sh's knobs pass through
-# (ROUNDS, DURATION, WARMUP, CONNS, DEPTH, TESTS, OUTDIR...).
+# (ROUNDS, DURATION, WARMUP, CONNS, DEPTH, TESTS, OUTDIR...). EXTRA_TARGETS
+# adds [LABEL=]URL targets of your own (another build, say) after Chopin.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 shared=${SHARED_BENCH:-$root/../shared/bench}
@@ -29,4 +30,4 @@ for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/plaintext" >/dev/null &&
 
 # shellcheck disable=SC2046,SC2086
 "$shared/peers.sh" run $peers -- \
-  "$shared/compare.sh" $("$shared/peers.sh" urls $peers) "chopin=http://127.0.0.1:$port"
+  "$shared/compare.sh" $("$shared/peers.sh" urls $peers) "chopin=http://127.0.0.1:$port" ${EXTRA_TARGETS:-}

@@ -57,6 +57,35 @@ void coro_pool_destroy(coro_pool *p) {
     p->free_count = 0;
 }
 
+/* Pages a released stack may keep: handlers that stay shallow never pay for
+ * giving pages back (madvise is a syscall and a TLB flush on every core). */
+#define KEEP_BYTES (32 * 1024)
+#define DEEP_MAGIC 0x43484f50494e5f44ull
+
+/* A word KEEP_BYTES below the top: overwritten only by a deep stack. */
+static uint64_t *deep_mark(coro *co) {
+    if ((size_t)(co->stack_hi - co->stack_lo) <= KEEP_BYTES + 64) return NULL;
+    return (uint64_t *)(((uintptr_t)co->stack_hi - KEEP_BYTES) & ~(uintptr_t)7);
+}
+
+#if defined(__clang__) || defined(__GNUC__)
+#define NO_ASAN __attribute__((no_sanitize_address))
+#else
+#define NO_ASAN
+#endif
+
+/* The mark sits in memory that dead frames may have left poisoned. */
+NO_ASAN static bool went_deep(coro *co, uint64_t **mark_out) {
+    uint64_t *mark = deep_mark(co);
+    *mark_out = mark;
+    return mark && *mark != DEEP_MAGIC;
+}
+
+NO_ASAN static void set_deep_mark(coro *co) {
+    uint64_t *mark = deep_mark(co);
+    if (mark) *mark = DEEP_MAGIC;
+}
+
 /* The coro struct lives at the top of its own stack: one mapping per coroutine. */
 static coro *map_new(coro_pool *p) {
     size_t pg = page_size();
@@ -73,6 +102,7 @@ static coro *map_new(coro_pool *p) {
     co->stack_lo = base + pg;
     co->stack_hi = (char *)co;
     co->map_size = size;
+    set_deep_mark(co);
     return co;
 }
 
@@ -92,7 +122,7 @@ static void entry(void *arg) {
     abort(); /* a finished coroutine is never resumed */
 }
 
-coro *coro_new(coro_pool *p, coro_fn fn, void *arg, const char *label) {
+coro *coro_new(coro_pool *p, coro_fn fn, void *arg, coro_describe_fn describe) {
     coro *co = p->free_list;
     if (co) {
         p->free_list = co->next_free;
@@ -103,24 +133,28 @@ coro *coro_new(coro_pool *p, coro_fn fn, void *arg, const char *label) {
     co->fn = fn;
     co->arg = arg;
     co->done = false;
-    co->label = label;
+    co->describe = describe;
     co->next_free = NULL;
     co->ctx.sp = coro_prepare_stack(co->stack_hi, entry, co);
-    __atomic_add_fetch(&p->live, 1, __ATOMIC_RELAXED); /* read by chopin_app_stats */
+    /* One writer (the worker); chopin_app_stats reads it from elsewhere. */
+    __atomic_store_n(&p->live, p->live + 1, __ATOMIC_RELAXED);
     return co;
 }
 
 void coro_release(coro_pool *p, coro *co) {
-    __atomic_sub_fetch(&p->live, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->live, p->live - 1, __ATOMIC_RELAXED);
     if (p->free_count < p->max_free) {
         co->next_free = p->free_list;
         p->free_list = co;
         p->free_count++;
-        /* A stack that grew deep keeps its pages; give them back when that is
-         * more than a few: the next request rarely needs them. */
-        size_t keep = 4 * page_size();
-        size_t usable = (size_t)(co->stack_hi - co->stack_lo);
-        if (usable > keep) madvise(co->stack_lo, usable - keep, MADV_DONTNEED);
+        /* A stack that went deep gives its lower pages back; the next request
+         * rarely needs them. The common shallow case costs one load. */
+        uint64_t *mark;
+        if (went_deep(co, &mark)) {
+            madvise(co->stack_lo, (size_t)((char *)mark - co->stack_lo) & ~(page_size() - 1),
+                    MADV_DONTNEED);
+            set_deep_mark(co);
+        }
     } else {
         unmap(co);
     }
@@ -167,12 +201,14 @@ static void on_fault(int sig, siginfo_t *info, void *uctx) {
     size_t pg = page_size();
     if (co && addr >= co->stack_lo - pg && addr < co->stack_lo + 256) {
         char kib[24];
-        size_t n = (size_t)(co->stack_hi - co->stack_lo) / 1024, i = sizeof kib - 1;
+        size_t n = (co->map_size - pg) / 1024, i = sizeof kib - 1;
         kib[i] = 0;
         do kib[--i] = (char)('0' + n % 10), n /= 10;
         while (n && i);
+        char what[128] = "a coroutine";
+        if (co->describe) co->describe(co->arg, what, sizeof what);
         put("chopin: stack overflow in ");
-        put(co->label ? co->label : "a coroutine");
+        put(what);
         put(" (coroutine stack of ");
         put(kib + i);
         put(" KiB; raise CHOPIN_STACK_SIZE)\n");

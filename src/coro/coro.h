@@ -24,6 +24,9 @@ typedef struct {
 
 typedef struct coro coro;
 typedef void (*coro_fn)(coro *co, void *arg);
+/* Writes a NUL-terminated description of what runs on the coroutine (for the
+ * overflow message). Called from a signal handler: plain copies only. */
+typedef void (*coro_describe_fn)(void *arg, char *buf, size_t cap);
 
 struct coro {
     coro_context ctx;    /* the coroutine's own, while it is suspended */
@@ -33,8 +36,8 @@ struct coro {
     size_t map_size; /* the whole mapping, guard page included */
     coro_fn fn;
     void *arg;
-    bool done;         /* fn has returned */
-    const char *label; /* what runs on it, for the overflow message */
+    bool done;                 /* fn has returned */
+    coro_describe_fn describe; /* what runs on it, for the overflow message */
     coro *next_free;
     void *asan_fake_stack; /* AddressSanitizer bookkeeping */
     const void *asan_caller_bottom;
@@ -51,7 +54,7 @@ typedef struct {
 void coro_pool_init(coro_pool *p, size_t stack_size, size_t max_free);
 void coro_pool_destroy(coro_pool *p); /* frees the free list; live ones are the caller's */
 /* A coroutine ready to run fn(co, arg) on its first resume; NULL if out of memory. */
-coro *coro_new(coro_pool *p, coro_fn fn, void *arg, const char *label);
+coro *coro_new(coro_pool *p, coro_fn fn, void *arg, coro_describe_fn describe);
 void coro_release(coro_pool *p, coro *co); /* back to the pool (must be done or never started) */
 
 /* Runs co until it yields or finishes; returns true when it has finished. */
@@ -61,7 +64,7 @@ void coro_yield(coro *co);
 
 /* Installs (once per process) a SIGSEGV/SIGBUS handler on an alternate
  * signal stack that recognizes a hit on a coroutine guard page, prints
- *   chopin: stack overflow in <label> (coroutine stack of N KiB; raise CHOPIN_STACK_SIZE)
+ *   chopin: stack overflow in <description> (coroutine stack of N KiB; raise CHOPIN_STACK_SIZE)
  * and aborts. Each thread that runs coroutines calls coro_thread_init(). */
 void coro_install_overflow_handler(void);
 int coro_thread_init(void); /* the alternate signal stack of this thread */

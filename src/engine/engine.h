@@ -85,7 +85,6 @@ struct task {
     bool cancelled; /* client gone: waits fail with ECANCELED */
     bool timed_out; /* deadline passed: waits fail with ETIMEDOUT */
     offload_job job;
-    char label[96]; /* "GET /path", for the stack overflow message */
     task *next_free;
 };
 

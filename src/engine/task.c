@@ -82,16 +82,18 @@ static void task_main(coro *co, void *arg) {
     w->srv->handle(&t->ctx, w->srv->handle_arg);
 }
 
-/* "GET /path" for the stack overflow message: plain copies, no formatting. */
-static void set_label(task *t) {
-    size_t cap = sizeof t->label - 1, n = 0;
+/* "GET /path" for the stack overflow message: plain copies, no formatting,
+ * since it runs in the SIGSEGV handler. */
+static void describe(void *arg, char *buf, size_t cap) {
+    const task *t = arg;
+    size_t n = 0;
     chopin_str parts[3] = {t->req.method_name, CHOPIN_STR(" "), t->req.path};
-    for (int i = 0; i < 3 && n < cap; i++) {
-        size_t k = parts[i].len < cap - n ? parts[i].len : cap - n;
-        memcpy(t->label + n, parts[i].ptr, k);
+    for (int i = 0; i < 3 && n + 1 < cap; i++) {
+        size_t k = parts[i].len < cap - 1 - n ? parts[i].len : cap - 1 - n;
+        memcpy(buf + n, parts[i].ptr, k);
         n += k;
     }
-    t->label[n] = 0;
+    buf[n] = 0;
 }
 
 task *task_start(worker *w, conn *c, const http1_request *req, chopin_str body, size_t consumed) {
@@ -108,8 +110,7 @@ task *task_start(worker *w, conn *c, const http1_request *req, chopin_str body, 
     t->ctx.task = t;
     t->cancelled = t->timed_out = false;
     t->waiting = WAIT_NONE;
-    set_label(t);
-    t->co = coro_new(&w->coros, task_main, t, t->label);
+    t->co = coro_new(&w->coros, task_main, t, describe);
     if (!t->co) {
         task_free(w, t);
         return NULL;
