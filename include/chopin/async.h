@@ -42,7 +42,7 @@ int chopin_offload(chopin_ctx *c, void (*fn)(void *arg), void *arg);
 
 /* Counters for tests and metrics, summed over the workers. */
 typedef struct {
-    size_t coroutines; /* handlers running or suspended */
+    size_t coroutines; /* requests being handled, each on its own coroutine */
     size_t offload_pending;
 } chopin_stats;
 typedef struct chopin_app chopin_app;

@@ -305,7 +305,7 @@ int chopin_app_run(chopin_app *app) {
 }
 
 static void add_worker_stats(const worker *w, chopin_stats *out) {
-    out->coroutines += __atomic_load_n(&w->coros.live, __ATOMIC_RELAXED);
+    out->coroutines += __atomic_load_n(&w->tasks_live, __ATOMIC_RELAXED);
     out->offload_pending += __atomic_load_n(&w->offload_pending, __ATOMIC_RELAXED);
 }
 

@@ -133,6 +133,7 @@ coro *coro_new(coro_pool *p, coro_fn fn, void *arg, coro_describe_fn describe) {
     co->fn = fn;
     co->arg = arg;
     co->done = false;
+    co->asan_fake_stack = NULL; /* a recycled stack starts a new fiber */
     co->describe = describe;
     co->next_free = NULL;
     co->ctx.sp = coro_prepare_stack(co->stack_hi, entry, co);

@@ -82,6 +82,7 @@ struct task {
     int wait_fd;
     chopin_timer wait_timer;
     chopin_timer deadline;
+    bool finished;  /* the handler has returned */
     bool cancelled; /* client gone: waits fail with ECANCELED */
     bool timed_out; /* deadline passed: waits fail with ETIMEDOUT */
     offload_job job;
@@ -171,6 +172,8 @@ struct worker {
     coro_pool coros;
     task *free_tasks;
     size_t free_task_count;
+    size_t tasks_live; /* requests being handled (read by chopin_app_stats) */
+    coro *spare_co;    /* a parked coroutine whose last handler returned */
     /* Offload completions, pushed by pool threads, drained on wake_fd. */
     pthread_mutex_t done_mu;
     offload_job *done_jobs;

@@ -51,8 +51,9 @@ static void task_destroy(worker *w, task *t) {
 void task_free(worker *w, task *t) {
     timer_cancel(&w->timers, &t->wait_timer);
     timer_cancel(&w->timers, &t->deadline);
-    if (t->co) coro_release(&w->coros, t->co);
+    if (t->co) coro_release(&w->coros, t->co); /* never ran */
     t->co = NULL;
+    __atomic_store_n(&w->tasks_live, w->tasks_live - 1, __ATOMIC_RELAXED);
     ctx_finish(&t->ctx);
     arena_reset(&t->arena);
     buf_release(&w->pool, &t->orphan_in);
@@ -75,11 +76,30 @@ void task_pool_destroy(worker *w) {
     w->free_task_count = 0;
 }
 
-static void task_main(coro *co, void *arg) {
-    (void)co;
-    task *t = arg;
-    worker *w = t->w;
-    w->srv->handle(&t->ctx, w->srv->handle_arg);
+/* The body of every handler coroutine: run the task it is given, say so, and
+ * park. A coroutine whose handler never waited is used again for the next
+ * request as it is (no new stack frame to prepare): the fast path is just the
+ * two switches. */
+static void coro_loop(coro *co, void *arg) {
+    (void)arg; /* the current task is co->arg, set before every resume */
+    for (;;) {
+        task *t = co->arg;
+        t->w->srv->handle(&t->ctx, t->w->srv->handle_arg);
+        t->finished = true;
+        coro_yield(co);
+    }
+}
+
+/* t's handler has returned: its coroutine becomes the worker's spare, or goes
+ * back to the pool when there is one already. */
+static void park(worker *w, task *t) {
+    if (!w->spare_co) {
+        w->spare_co = t->co;
+        w->spare_co->arg = NULL;
+    } else {
+        coro_release(&w->coros, t->co);
+    }
+    t->co = NULL;
 }
 
 /* "GET /path" for the stack overflow message: plain copies, no formatting,
@@ -87,6 +107,7 @@ static void task_main(coro *co, void *arg) {
 static void describe(void *arg, char *buf, size_t cap) {
     const task *t = arg;
     size_t n = 0;
+    if (!t) return;
     chopin_str parts[3] = {t->req.method_name, CHOPIN_STR(" "), t->req.path};
     for (int i = 0; i < 3 && n + 1 < cap; i++) {
         size_t k = parts[i].len < cap - 1 - n ? parts[i].len : cap - 1 - n;
@@ -102,32 +123,45 @@ task *task_start(worker *w, conn *c, const http1_request *req, chopin_str body, 
     t->c = c;
     t->consumed = consumed;
     t->req = *req;
+    if (req == &w->req) { /* take the parser's array, leave ours for its next parse */
+        http1_header *mine = t->headers;
+        t->headers = w->headers;
+        w->headers = w->req.headers = mine;
+    } else {
+        memcpy(t->headers, req->headers, req->num_headers * sizeof *t->headers);
+    }
     t->req.headers = t->headers;
-    memcpy(t->headers, req->headers, req->num_headers * sizeof *t->headers);
     ctx_init(&t->ctx, &t->arena, &w->pool, w->srv->cfg);
     t->ctx.req = &t->req;
     t->ctx.body = body;
     t->ctx.task = t;
-    t->cancelled = t->timed_out = false;
+    t->cancelled = t->timed_out = t->finished = false;
     t->waiting = WAIT_NONE;
-    t->co = coro_new(&w->coros, task_main, t, describe);
+    __atomic_store_n(&w->tasks_live, w->tasks_live + 1, __ATOMIC_RELAXED);
+    t->co = w->spare_co ? w->spare_co : coro_new(&w->coros, coro_loop, NULL, describe);
+    w->spare_co = NULL;
     if (!t->co) {
         task_free(w, t);
         return NULL;
     }
-    int64_t started = w->now_ms;
-    if (!coro_resume(t->co)) /* it waits: from now on the deadline counts */
-        timer_add(&w->timers, &t->deadline, started + w->srv->cfg->request_timeout_ms);
+    t->co->arg = t;
+    coro_resume(t->co);
+    if (t->finished)
+        park(w, t);
+    else /* it waits: from now on the deadline counts */
+        timer_add(&w->timers, &t->deadline, w->now_ms + w->srv->cfg->request_timeout_ms);
     return t;
 }
 
 bool task_done(const task *t) {
-    return t->co->done;
+    return t->finished;
 }
 
 /* Runs t until its next wait or its end; an ended task goes to its connection. */
 static void resume(worker *w, task *t) {
-    if (!coro_resume(t->co)) return;
+    coro_resume(t->co);
+    if (!t->finished) return;
+    park(w, t);
     conn *c = t->c;
     if (!c) {
         task_free(w, t);

@@ -71,6 +71,8 @@ void worker_destroy(worker *w) {
     free(w->headers);
     w->headers = NULL;
     task_pool_destroy(w);
+    if (w->spare_co) coro_release(&w->coros, w->spare_co);
+    w->spare_co = NULL;
     coro_pool_destroy(&w->coros);
     timer_heap_destroy(&w->timers);
     pthread_mutex_destroy(&w->done_mu);
