@@ -7,6 +7,7 @@
 #include "chopin/json.h"
 #include "chopin/ctx.h"
 #include "chopin/async.h"
+#include "chopin/json_read.h"
 #include "chopin/app.h"
 #include "chopin/middleware.h"
 #include "chopin/testing.h"

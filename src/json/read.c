@@ -1,0 +1,534 @@
+/* read.c - the JSON reader (see chopin/json_read.h).
+ *
+ * A recursive-descent parser over bytes, one function per grammar rule of
+ * RFC 8259. Containers are built on two scratch stacks (values, members) and
+ * copied into the arena in one piece when they close, so every array and
+ * object is a contiguous C array. Each error names the first byte at which
+ * the text can no longer become valid JSON. */
+#include "chopin/json_read.h"
+
+#include "../app/ctx_internal.h"
+
+#include <locale.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+typedef struct {
+    const unsigned char *start, *p, *end;
+    chopin_arena *arena;
+    chopin_json_error *err;
+    int depth;
+    chopin_json_value *values; /* scratch stack for array items */
+    size_t num_values, cap_values;
+    chopin_json_member *members; /* scratch stack for object members */
+    size_t num_members, cap_members;
+} parser;
+
+/* Records the first error only; returns false so callers can `return fail(...)`. */
+static bool fail(parser *ps, const unsigned char *at, const char *message) {
+    if (!ps->err->message) {
+        ps->err->offset = (size_t)(at - ps->start);
+        ps->err->message = message;
+    }
+    return false;
+}
+
+static bool at_end(parser *ps, const char *message) {
+    return fail(ps, ps->end, message);
+}
+
+static void skip_ws(parser *ps) {
+    while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\n' || *ps->p == '\r' || *ps->p == '\t'))
+        ps->p++;
+}
+
+static bool parse_value(parser *ps, chopin_json_value *out);
+
+/* --- Literals ------------------------------------------------------------------ */
+
+static bool literal(parser *ps, const char *word, size_t len) {
+    for (size_t i = 0; i < len; i++) {
+        if (ps->p + i >= ps->end) return at_end(ps, "unexpected end of text in a literal");
+        if (ps->p[i] != (unsigned char)word[i]) return fail(ps, ps->p + i, "invalid literal");
+    }
+    ps->p += len;
+    return true;
+}
+
+/* --- Numbers --------------------------------------------------------------------- */
+
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+static void make_c_locale(void) {
+    c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+}
+
+/* Exact powers of ten that a double holds without rounding. */
+static const double exact_pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+static double slow_double(const unsigned char *s, size_t len) {
+    char small[64];
+    char *buf = len < sizeof small ? small : malloc(len + 1);
+    if (!buf) return NAN;
+    memcpy(buf, s, len);
+    buf[len] = 0;
+    pthread_once(&c_locale_once, make_c_locale);
+    /* strtod_l is correctly rounded in glibc and ignores the process locale. */
+    double d = c_locale ? strtod_l(buf, NULL, c_locale) : strtod(buf, NULL);
+    if (buf != small) free(buf);
+    return d;
+}
+
+static bool digit(parser *ps) {
+    return ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9';
+}
+
+static bool parse_number(parser *ps, chopin_json_value *out) {
+    const unsigned char *s = ps->p;
+    bool neg = false;
+    if (*ps->p == '-') {
+        neg = true;
+        ps->p++;
+        if (ps->p == ps->end) return at_end(ps, "unexpected end of text in a number");
+        if (!digit(ps)) return fail(ps, ps->p, "expected a digit");
+    }
+    uint64_t mantissa = 0;
+    int digits = 0;  /* significant digits gathered in mantissa */
+    int dropped = 0; /* integer digits beyond what mantissa holds */
+    bool exact_int = true;
+    if (*ps->p == '0') {
+        ps->p++;
+    } else {
+        while (digit(ps)) {
+            if (digits < 19) {
+                mantissa = mantissa * 10 + (uint64_t)(*ps->p - '0');
+                if (mantissa) digits++;
+            } else {
+                dropped++;
+            }
+            ps->p++;
+        }
+    }
+    int frac_digits = 0;
+    if (ps->p < ps->end && *ps->p == '.') {
+        exact_int = false;
+        ps->p++;
+        if (ps->p == ps->end) return at_end(ps, "unexpected end of text in a number");
+        if (!digit(ps)) return fail(ps, ps->p, "expected a digit after '.'");
+        while (digit(ps)) {
+            if (digits < 19) {
+                mantissa = mantissa * 10 + (uint64_t)(*ps->p - '0');
+                if (mantissa) digits++;
+                frac_digits++;
+            }
+            ps->p++;
+        }
+    }
+    int64_t exp10 = 0;
+    if (ps->p < ps->end && (*ps->p == 'e' || *ps->p == 'E')) {
+        exact_int = false;
+        ps->p++;
+        bool eneg = false;
+        if (ps->p < ps->end && (*ps->p == '+' || *ps->p == '-')) eneg = *ps->p++ == '-';
+        if (ps->p == ps->end) return at_end(ps, "unexpected end of text in a number");
+        if (!digit(ps)) return fail(ps, ps->p, "expected a digit in the exponent");
+        while (digit(ps)) {
+            if (exp10 < 100000) exp10 = exp10 * 10 + (*ps->p - '0');
+            ps->p++;
+        }
+        if (eneg) exp10 = -exp10;
+    }
+    out->type = CHOPIN_JSON_NUMBER;
+    out->is_int = false;
+    /* int64: up to 19 digits, all kept, within range. */
+    if (exact_int && !dropped) {
+        if (!neg && mantissa <= (uint64_t)INT64_MAX) {
+            out->is_int = true;
+            out->u.num.i = (int64_t)mantissa;
+        } else if (neg && mantissa <= (uint64_t)INT64_MAX + 1) {
+            out->is_int = true;
+            out->u.num.i = mantissa == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)mantissa;
+        }
+    }
+    /* Clinger's fast path: an exact mantissa times an exact power of ten is
+     * one correctly rounded operation. Everything else: strtod_l. */
+    int64_t e = exp10 + dropped - frac_digits;
+    size_t len = (size_t)(ps->p - s);
+    if (mantissa < (1ull << 53) && e >= -22 && e <= 22) {
+        double d = e >= 0 ? (double)mantissa * exact_pow10[e] : (double)mantissa / exact_pow10[-e];
+        out->u.num.d = neg ? -d : d;
+    } else {
+        out->u.num.d = slow_double(s, len); /* the sign is in the text */
+    }
+    return true;
+}
+
+/* --- Strings ---------------------------------------------------------------------- */
+
+static int hexval(unsigned char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    c |= 0x20;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+/* Reads the 4 hex digits of a \u escape at ps->p. low: this must be the low
+ * half of a surrogate pair, so the digits must spell DC00..DFFF and the text
+ * turns invalid at the first digit that cannot. */
+static bool hex4(parser *ps, unsigned *out, bool low) {
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        if (ps->p >= ps->end) return at_end(ps, "unexpected end of text in a \\u escape");
+        int h = hexval(*ps->p);
+        if (h < 0) return fail(ps, ps->p, "expected a hex digit");
+        if (low && ((i == 0 && h != 0xd) || (i == 1 && h < 0xc)))
+            return fail(ps, ps->p, "expected a low surrogate (\\uDC00-\\uDFFF)");
+        v = v << 4 | (unsigned)h;
+        ps->p++;
+    }
+    *out = v;
+    return true;
+}
+
+static size_t put_utf8(unsigned char *o, unsigned cp) {
+    if (cp < 0x80) {
+        o[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (unsigned char)(0xc0 | cp >> 6);
+        o[1] = (unsigned char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (unsigned char)(0xe0 | cp >> 12);
+        o[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+        o[2] = (unsigned char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    o[0] = (unsigned char)(0xf0 | cp >> 18);
+    o[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
+    o[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+    o[3] = (unsigned char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+/* One escape after the backslash; writes its UTF-8 to *o. */
+static bool escape(parser *ps, unsigned char **o) {
+    if (ps->p >= ps->end) return at_end(ps, "unexpected end of text in an escape");
+    unsigned char c = *ps->p++;
+    static const unsigned char simple[128] = {
+        ['"'] = '"',  ['\\'] = '\\', ['/'] = '/',  ['b'] = '\b',
+        ['f'] = '\f', ['n'] = '\n',  ['r'] = '\r', ['t'] = '\t'};
+    if (c < 128 && simple[c]) {
+        *(*o)++ = simple[c];
+        return true;
+    }
+    if (c != 'u') return fail(ps, ps->p - 1, "invalid escape");
+    unsigned cp;
+    if (!hex4(ps, &cp, false)) return false;
+    if (cp >= 0xdc00 && cp <= 0xdfff)
+        return fail(ps, ps->p - 1, "lone low surrogate"); /* the 4th digit settles it */
+    if (cp >= 0xd800 && cp <= 0xdbff) {
+        if (ps->p >= ps->end) return at_end(ps, "unexpected end of text after a high surrogate");
+        if (*ps->p != '\\') return fail(ps, ps->p, "expected a low surrogate after a high one");
+        ps->p++;
+        if (ps->p >= ps->end) return at_end(ps, "unexpected end of text after a high surrogate");
+        if (*ps->p != 'u') return fail(ps, ps->p, "expected a low surrogate after a high one");
+        ps->p++;
+        unsigned lo;
+        if (!hex4(ps, &lo, true)) return false;
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+    }
+    *o += put_utf8(*o, cp);
+    return true;
+}
+
+/* Length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0 with
+ * *bad set to the first byte that makes it invalid (end when cut short). */
+static size_t utf8_seq(const unsigned char *p, const unsigned char *end,
+                       const unsigned char **bad) {
+    unsigned char c = p[0];
+    unsigned char lo = 0x80, hi = 0xbf;
+    size_t n;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c == 0xe0)
+        n = 3, lo = 0xa0;
+    else if (c == 0xed)
+        n = 3, hi = 0x9f; /* no UTF-16 surrogates */
+    else if (c >= 0xe1 && c <= 0xef)
+        n = 3;
+    else if (c == 0xf0)
+        n = 4, lo = 0x90;
+    else if (c == 0xf4)
+        n = 4, hi = 0x8f; /* nothing above U+10FFFF */
+    else if (c >= 0xf1 && c <= 0xf3)
+        n = 4;
+    else {
+        *bad = p; /* continuation byte, overlong lead C0/C1, F5..FF */
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if (p + i >= end) {
+            *bad = end;
+            return 0;
+        }
+        if (p[i] < lo || p[i] > hi) {
+            *bad = p + i;
+            return 0;
+        }
+        lo = 0x80, hi = 0xbf; /* only the second byte has a narrower range */
+    }
+    return n;
+}
+
+/* A string at ps->p (the opening quote). Decoded into the arena. */
+static bool parse_string(parser *ps, chopin_str *out) {
+    ps->p++;
+    /* The decoded text is never longer than the encoded one. */
+    const unsigned char *scan = ps->p;
+    while (scan < ps->end && *scan != '"') scan += *scan == '\\' ? 2 : 1;
+    size_t max = (size_t)(scan - ps->p);
+    unsigned char *buf = arena_alloc(ps->arena, max + 1), *o = buf;
+    if (!buf) return fail(ps, ps->p, "out of memory");
+    for (;;) {
+        const unsigned char *run = ps->p;
+        while (ps->p < ps->end && *ps->p >= 0x20 && *ps->p < 0x80 && *ps->p != '"' &&
+               *ps->p != '\\')
+            ps->p++;
+        memcpy(o, run, (size_t)(ps->p - run));
+        o += ps->p - run;
+        if (ps->p >= ps->end) return at_end(ps, "unexpected end of text in a string");
+        unsigned char c = *ps->p;
+        if (c == '"') {
+            ps->p++;
+            break;
+        }
+        if (c == '\\') {
+            ps->p++;
+            if (!escape(ps, &o)) return false;
+        } else if (c < 0x20) {
+            return fail(ps, ps->p, "control character in a string (escape it)");
+        } else {
+            const unsigned char *bad;
+            size_t n = utf8_seq(ps->p, ps->end, &bad);
+            if (!n) {
+                if (bad == ps->end) return at_end(ps, "unexpected end of text in a string");
+                return fail(ps, bad, "invalid UTF-8");
+            }
+            memcpy(o, ps->p, n);
+            o += n;
+            ps->p += n;
+        }
+    }
+    *o = 0;
+    out->ptr = (const char *)buf;
+    out->len = (size_t)(o - buf);
+    return true;
+}
+
+/* --- Containers ------------------------------------------------------------------- */
+
+static bool push_value(parser *ps, const chopin_json_value *v) {
+    if (ps->num_values == ps->cap_values) {
+        size_t ncap = ps->cap_values ? ps->cap_values * 2 : 64;
+        chopin_json_value *n = realloc(ps->values, ncap * sizeof *n);
+        if (!n) return fail(ps, ps->p, "out of memory");
+        ps->values = n;
+        ps->cap_values = ncap;
+    }
+    ps->values[ps->num_values++] = *v;
+    return true;
+}
+
+static bool push_member(parser *ps, const chopin_json_member *m) {
+    if (ps->num_members == ps->cap_members) {
+        size_t ncap = ps->cap_members ? ps->cap_members * 2 : 32;
+        chopin_json_member *n = realloc(ps->members, ncap * sizeof *n);
+        if (!n) return fail(ps, ps->p, "out of memory");
+        ps->members = n;
+        ps->cap_members = ncap;
+    }
+    ps->members[ps->num_members++] = *m;
+    return true;
+}
+
+static bool parse_array(parser *ps, chopin_json_value *out) {
+    ps->p++;
+    size_t base = ps->num_values;
+    skip_ws(ps);
+    if (ps->p < ps->end && *ps->p == ']') {
+        ps->p++;
+    } else {
+        for (;;) {
+            chopin_json_value item;
+            if (!parse_value(ps, &item) || !push_value(ps, &item)) return false;
+            skip_ws(ps);
+            if (ps->p >= ps->end) return at_end(ps, "unexpected end of text in an array");
+            if (*ps->p == ']') {
+                ps->p++;
+                break;
+            }
+            if (*ps->p != ',') return fail(ps, ps->p, "expected ',' or ']' after an array item");
+            ps->p++;
+        }
+    }
+    size_t count = ps->num_values - base;
+    out->type = CHOPIN_JSON_ARRAY;
+    out->u.arr.count = count;
+    out->u.arr.items = NULL;
+    if (count) {
+        out->u.arr.items = arena_alloc(ps->arena, count * sizeof *out->u.arr.items);
+        if (!out->u.arr.items) return fail(ps, ps->p, "out of memory");
+        memcpy(out->u.arr.items, ps->values + base, count * sizeof *out->u.arr.items);
+    }
+    ps->num_values = base;
+    return true;
+}
+
+static bool parse_object(parser *ps, chopin_json_value *out) {
+    ps->p++;
+    size_t base = ps->num_members;
+    skip_ws(ps);
+    if (ps->p < ps->end && *ps->p == '}') {
+        ps->p++;
+    } else {
+        for (;;) {
+            chopin_json_member m;
+            skip_ws(ps);
+            if (ps->p >= ps->end) return at_end(ps, "unexpected end of text in an object");
+            if (*ps->p != '"') return fail(ps, ps->p, "expected a string key");
+            if (!parse_string(ps, &m.key)) return false;
+            skip_ws(ps);
+            if (ps->p >= ps->end) return at_end(ps, "unexpected end of text in an object");
+            if (*ps->p != ':') return fail(ps, ps->p, "expected ':' after a key");
+            ps->p++;
+            if (!parse_value(ps, &m.value) || !push_member(ps, &m)) return false;
+            skip_ws(ps);
+            if (ps->p >= ps->end) return at_end(ps, "unexpected end of text in an object");
+            if (*ps->p == '}') {
+                ps->p++;
+                break;
+            }
+            if (*ps->p != ',') return fail(ps, ps->p, "expected ',' or '}' after an object member");
+            ps->p++;
+        }
+    }
+    size_t count = ps->num_members - base;
+    out->type = CHOPIN_JSON_OBJECT;
+    out->u.obj.count = count;
+    out->u.obj.members = NULL;
+    if (count) {
+        out->u.obj.members = arena_alloc(ps->arena, count * sizeof *out->u.obj.members);
+        if (!out->u.obj.members) return fail(ps, ps->p, "out of memory");
+        memcpy(out->u.obj.members, ps->members + base, count * sizeof *out->u.obj.members);
+    }
+    ps->num_members = base;
+    return true;
+}
+
+static bool parse_value(parser *ps, chopin_json_value *out) {
+    skip_ws(ps);
+    if (ps->p >= ps->end) return at_end(ps, "expected a value");
+    out->is_int = false;
+    switch (*ps->p) {
+    case '{':
+    case '[': {
+        if (ps->depth == CHOPIN_JSON_MAX_NESTING) return fail(ps, ps->p, "nested too deeply");
+        ps->depth++;
+        bool ok = *ps->p == '{' ? parse_object(ps, out) : parse_array(ps, out);
+        ps->depth--;
+        return ok;
+    }
+    case '"':
+        out->type = CHOPIN_JSON_STRING;
+        return parse_string(ps, &out->u.str);
+    case 't':
+        out->type = CHOPIN_JSON_BOOL;
+        out->u.b = true;
+        return literal(ps, "true", 4);
+    case 'f':
+        out->type = CHOPIN_JSON_BOOL;
+        out->u.b = false;
+        return literal(ps, "false", 5);
+    case 'n':
+        out->type = CHOPIN_JSON_NULL;
+        return literal(ps, "null", 4);
+    default:
+        if (*ps->p == '-' || (*ps->p >= '0' && *ps->p <= '9')) return parse_number(ps, out);
+        return fail(ps, ps->p, "expected a value");
+    }
+}
+
+static const chopin_json_value *parse_text(chopin_arena *arena, const char *text, size_t len,
+                                           chopin_json_error *err) {
+    chopin_json_error local;
+    if (!err) err = &local;
+    err->offset = 0;
+    err->message = NULL;
+    parser ps = {.start = (const unsigned char *)text,
+                 .p = (const unsigned char *)text,
+                 .end = (const unsigned char *)text + len,
+                 .arena = arena,
+                 .err = err};
+    chopin_json_value *root = arena_alloc(arena, sizeof *root);
+    bool ok = root && parse_value(&ps, root);
+    if (ok) {
+        skip_ws(&ps);
+        if (ps.p != ps.end) ok = fail(&ps, ps.p, "expected end of text");
+    } else if (!root) {
+        fail(&ps, ps.p, "out of memory");
+    }
+    free(ps.values);
+    free(ps.members);
+    return ok ? root : NULL;
+}
+
+const chopin_json_value *chopin_json_parse(chopin_ctx *c, const char *text, size_t len,
+                                           chopin_json_error *err) {
+    return parse_text(c->arena, text, len, err);
+}
+
+struct chopin_json_doc {
+    chopin_arena arena;
+    const chopin_json_value *root;
+};
+
+chopin_json_doc *chopin_json_doc_parse(const char *text, size_t len, chopin_json_error *err) {
+    chopin_json_doc *doc = malloc(sizeof *doc);
+    if (!doc) {
+        if (err) err->offset = 0, err->message = "out of memory";
+        return NULL;
+    }
+    arena_init(&doc->arena);
+    doc->root = parse_text(&doc->arena, text, len, err);
+    if (!doc->root) {
+        chopin_json_doc_free(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+const chopin_json_value *chopin_json_doc_root(const chopin_json_doc *doc) {
+    return doc->root;
+}
+
+void chopin_json_doc_free(chopin_json_doc *doc) {
+    if (!doc) return;
+    arena_destroy(&doc->arena);
+    free(doc);
+}
+
+const chopin_json_value *chopin_json_get(const chopin_json_value *obj, const char *key) {
+    if (!obj || obj->type != CHOPIN_JSON_OBJECT) return NULL;
+    size_t n = strlen(key);
+    for (size_t i = obj->u.obj.count; i-- > 0;) {
+        const chopin_json_member *m = &obj->u.obj.members[i];
+        if (m->key.len == n && memcmp(m->key.ptr, key, n) == 0) return &m->value;
+    }
+    return NULL;
+}
