@@ -20,7 +20,7 @@
 
 #include "base.h"
 
-#define CHOPIN_JSON_MAX_DEPTH 64
+#define CHOPIN_JSON_MAX_DEPTH 128 /* the reader's CHOPIN_JSON_MAX_NESTING too */
 
 typedef struct chopin_json chopin_json;
 
@@ -48,6 +48,11 @@ bool chopin_json_failed(const chopin_json *j);
  * or holds no complete value. */
 chopin_json *chopin_json_new(void);
 char *chopin_json_take(chopin_json *j, size_t *len_out);
+/* The text so far, without giving it up (NULL if the writer failed or holds
+ * no complete value); valid until the next call on j. */
+const char *chopin_json_text(chopin_json *j, size_t *len_out);
+/* Empties a standalone writer for the next document, keeping its buffer. */
+void chopin_json_reset(chopin_json *j);
 void chopin_json_free(chopin_json *j);
 
 /* Writes s as a JSON string literal (with quotes) into out, which must hold

@@ -83,6 +83,12 @@ const chopin_json_value *chopin_json_parse(chopin_ctx *c, const char *text, size
 typedef struct chopin_json_doc chopin_json_doc;
 chopin_json_doc *chopin_json_doc_parse(const char *text, size_t len, chopin_json_error *err);
 const chopin_json_value *chopin_json_doc_root(const chopin_json_doc *doc);
+/* Parses another text into doc, reusing its memory: the previous tree is gone.
+ * Returns the new root, or NULL with *err (doc then holds no tree). doc may be
+ * NULL on the first call: chopin_json_doc_new() makes an empty one. */
+chopin_json_doc *chopin_json_doc_new(void);
+const chopin_json_value *chopin_json_doc_reparse(chopin_json_doc *doc, const char *text, size_t len,
+                                                 chopin_json_error *err);
 void chopin_json_doc_free(chopin_json_doc *doc);
 
 /* The last member named key in an object (JSON says keys should be unique;

@@ -11,8 +11,13 @@ struct arena_chunk {
 };
 
 void arena_init(chopin_arena *a) {
+    arena_init_sized(a, 0);
+}
+
+void arena_init_sized(chopin_arena *a, size_t first_size) {
     a->head = a->first = NULL;
     a->used = 0;
+    a->first_size = first_size ? (first_size + 15) & ~(size_t)15 : CHOPIN_ARENA_FIRST_CHUNK;
 }
 
 static arena_chunk *chunk_new(size_t size, arena_chunk *next) {
@@ -26,7 +31,8 @@ static arena_chunk *chunk_new(size_t size, arena_chunk *next) {
 void *arena_alloc(chopin_arena *a, size_t size) {
     size = (size + 15) & ~(size_t)15;
     if (!a->head) {
-        a->first = a->head = chunk_new(CHOPIN_ARENA_FIRST_CHUNK, NULL);
+        size_t first = a->first_size > size ? a->first_size : size;
+        a->first = a->head = chunk_new(first, NULL);
         if (!a->head) return NULL;
         a->used = 0;
     }
@@ -41,6 +47,20 @@ void *arena_alloc(chopin_arena *a, size_t size) {
     void *p = a->head->data + a->used;
     a->used += size;
     return p;
+}
+
+void *arena_tail(chopin_arena *a, size_t *avail) {
+    if (!a->head) {
+        a->first = a->head = chunk_new(a->first_size, NULL);
+        if (!a->head) return NULL;
+        a->used = 0;
+    }
+    *avail = a->head->size - a->used;
+    return a->head->data + a->used;
+}
+
+void arena_commit(chopin_arena *a, size_t used) {
+    a->used += (used + 15) & ~(size_t)15;
 }
 
 void arena_reset(chopin_arena *a) {

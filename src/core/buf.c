@@ -23,7 +23,13 @@ void buf_pool_destroy(chopin_buf_pool *pool) {
 
 int buf_acquire(chopin_buf_pool *pool, chopin_buf *b) {
     if (b->data) return 0;
-    b->data = pool && pool->count ? pool->free_blocks[--pool->count] : malloc(CHOPIN_BUF_BLOCK);
+    if (!pool) { /* standalone use (a JSON text built outside a request): start small */
+        b->data = malloc(CHOPIN_BUF_SMALL);
+        b->cap = CHOPIN_BUF_SMALL;
+        b->len = 0;
+        return b->data ? 0 : -1;
+    }
+    b->data = pool->count ? pool->free_blocks[--pool->count] : malloc(CHOPIN_BUF_BLOCK);
     if (!b->data) return -1;
     b->cap = CHOPIN_BUF_BLOCK;
     b->len = 0;

@@ -19,6 +19,7 @@ typedef struct {
 } chopin_buf;
 
 #define CHOPIN_BUF_BLOCK (16 * 1024)
+#define CHOPIN_BUF_SMALL 256 /* first size of a buffer without a pool */
 
 typedef struct {
     char **free_blocks;
@@ -47,13 +48,22 @@ typedef struct {
     arena_chunk *head;  /* current chunk */
     arena_chunk *first; /* kept across resets */
     size_t used;        /* bytes used in head */
+    size_t first_size;  /* size of the first chunk; 0 = CHOPIN_ARENA_FIRST_CHUNK */
 } chopin_arena;
 
 #define CHOPIN_ARENA_FIRST_CHUNK (8 * 1024)
 
 void arena_init(chopin_arena *a);
+/* An arena whose first chunk is first_size bytes (for a short-lived one whose
+ * need is known, such as a parsed document). */
+void arena_init_sized(chopin_arena *a, size_t first_size);
 void *arena_alloc(chopin_arena *a, size_t size); /* 16-byte aligned; NULL if out of memory */
 void arena_reset(chopin_arena *a);
+/* For a write whose size is known only afterwards: the free bytes at the end
+ * of the current chunk (NULL if out of memory), then arena_commit(used) to
+ * keep the first `used` of them. Nothing else may be allocated in between. */
+void *arena_tail(chopin_arena *a, size_t *avail);
+void arena_commit(chopin_arena *a, size_t used);
 void arena_destroy(chopin_arena *a);
 
 /* Milliseconds from CLOCK_MONOTONIC. */

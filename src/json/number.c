@@ -50,10 +50,43 @@ size_t json_format_int(char *out, int64_t v) {
     return 1 + json_format_uint(out + 1, (uint64_t)(-(v + 1)) + 1);
 }
 
+static const double pow10_exact[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+/* The fewest fraction digits k such that m / 10^k, with m = round(v * 10^k)
+ * an exact integer, is v again. Division of two exact values is correctly
+ * rounded, and so is strtod, so the text "m/10^k" reads back as v: the same
+ * guarantee as %.17g, in far fewer digits and without printf. Covers the
+ * usual money, score and coordinate values; others take the slow path. */
+static size_t fixed_point(char *out, double v) {
+    double a = fabs(v);
+    if (a >= 1e9 || a < 1e-6) return 0;
+    for (int k = 1; k <= 15; k++) {
+        double scaled = a * pow10_exact[k];
+        if (scaled >= 9007199254740992.0) return 0; /* m would not be exact */
+        double m = nearbyint(scaled);
+        if (m / pow10_exact[k] != a) continue;
+        uint64_t mi = (uint64_t)m, ip = mi / (uint64_t)pow10_exact[k];
+        uint64_t fp = mi % (uint64_t)pow10_exact[k];
+        char *o = out;
+        if (v < 0) *o++ = '-';
+        o += json_format_uint(o, ip);
+        *o++ = '.';
+        for (int i = k - 1; i >= 0; i--) { /* k digits, leading zeros kept */
+            o[i] = (char)('0' + fp % 10);
+            fp /= 10;
+        }
+        return (size_t)(o + k - out);
+    }
+    return 0;
+}
+
 size_t json_format_double(char *out, double v) {
     if (!isfinite(v)) return 0;
     if (v == floor(v) && fabs(v) < 9007199254740992.0 && !(v == 0 && signbit(v)))
         return json_format_int(out, (int64_t)v);
+    size_t fast = fixed_point(out, v);
+    if (fast) return fast;
     int n = snprintf(out, 32, "%.15g", v);
     if (strtod(out, NULL) != v) n = snprintf(out, 32, "%.17g", v);
     return (size_t)n;

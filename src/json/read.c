@@ -23,6 +23,8 @@ typedef struct {
     size_t num_values, cap_values;
     chopin_json_member *members; /* scratch stack for object members */
     size_t num_members, cap_members;
+    chopin_json_value inline_values[16];
+    chopin_json_member inline_members[16];
 } parser;
 
 /* Records the first error only; returns false so callers can `return fail(...)`. */
@@ -186,6 +188,8 @@ static bool hex4(parser *ps, unsigned *out, bool low) {
         if (h < 0) return fail(ps, ps->p, "expected a hex digit");
         if (low && ((i == 0 && h != 0xd) || (i == 1 && h < 0xc)))
             return fail(ps, ps->p, "expected a low surrogate (\\uDC00-\\uDFFF)");
+        /* \uDC.. to \uDF.. can only be a lone low surrogate: invalid at the 2nd digit. */
+        if (!low && i == 1 && v == 0xd && h >= 0xc) return fail(ps, ps->p, "lone low surrogate");
         v = v << 4 | (unsigned)h;
         ps->p++;
     }
@@ -230,8 +234,6 @@ static bool escape(parser *ps, unsigned char **o) {
     if (c != 'u') return fail(ps, ps->p - 1, "invalid escape");
     unsigned cp;
     if (!hex4(ps, &cp, false)) return false;
-    if (cp >= 0xdc00 && cp <= 0xdfff)
-        return fail(ps, ps->p - 1, "lone low surrogate"); /* the 4th digit settles it */
     if (cp >= 0xd800 && cp <= 0xdbff) {
         if (ps->p >= ps->end) return at_end(ps, "unexpected end of text after a high surrogate");
         if (*ps->p != '\\') return fail(ps, ps->p, "expected a low surrogate after a high one");
@@ -289,12 +291,19 @@ static size_t utf8_seq(const unsigned char *p, const unsigned char *end,
 /* A string at ps->p (the opening quote). Decoded into the arena. */
 static bool parse_string(parser *ps, chopin_str *out) {
     ps->p++;
-    /* The decoded text is never longer than the encoded one. */
-    const unsigned char *scan = ps->p;
-    while (scan < ps->end && *scan != '"') scan += *scan == '\\' ? 2 : 1;
-    size_t max = (size_t)(scan - ps->p);
-    unsigned char *buf = arena_alloc(ps->arena, max + 1), *o = buf;
+    /* The decoded text is never longer than the encoded one: decode straight
+     * into the arena's free tail when the rest of the text fits there (one
+     * pass), else measure the string first. */
+    size_t avail, rest = (size_t)(ps->end - ps->p);
+    unsigned char *buf = arena_tail(ps->arena, &avail);
+    bool in_tail = buf && avail > rest;
+    if (!in_tail) {
+        const unsigned char *scan = ps->p;
+        while (scan < ps->end && *scan != '"') scan += *scan == '\\' ? 2 : 1;
+        buf = arena_alloc(ps->arena, (size_t)(scan - ps->p) + 1);
+    }
     if (!buf) return fail(ps, ps->p, "out of memory");
+    unsigned char *o = buf;
     for (;;) {
         const unsigned char *run = ps->p;
         while (ps->p < ps->end && *ps->p >= 0x20 && *ps->p < 0x80 && *ps->p != '"' &&
@@ -326,6 +335,7 @@ static bool parse_string(parser *ps, chopin_str *out) {
         }
     }
     *o = 0;
+    if (in_tail) arena_commit(ps->arena, (size_t)(o - buf) + 1);
     out->ptr = (const char *)buf;
     out->len = (size_t)(o - buf);
     return true;
@@ -333,11 +343,16 @@ static bool parse_string(parser *ps, chopin_str *out) {
 
 /* --- Containers ------------------------------------------------------------------- */
 
+/* The scratch stacks start in the parser (on the C stack): small documents
+ * never touch malloc for them. */
 static bool push_value(parser *ps, const chopin_json_value *v) {
     if (ps->num_values == ps->cap_values) {
-        size_t ncap = ps->cap_values ? ps->cap_values * 2 : 64;
-        chopin_json_value *n = realloc(ps->values, ncap * sizeof *n);
+        size_t ncap = ps->cap_values * 2;
+        chopin_json_value *n = ps->values == ps->inline_values
+                                   ? malloc(ncap * sizeof *n)
+                                   : realloc(ps->values, ncap * sizeof *n);
         if (!n) return fail(ps, ps->p, "out of memory");
+        if (ps->values == ps->inline_values) memcpy(n, ps->values, ps->num_values * sizeof *n);
         ps->values = n;
         ps->cap_values = ncap;
     }
@@ -347,9 +362,12 @@ static bool push_value(parser *ps, const chopin_json_value *v) {
 
 static bool push_member(parser *ps, const chopin_json_member *m) {
     if (ps->num_members == ps->cap_members) {
-        size_t ncap = ps->cap_members ? ps->cap_members * 2 : 32;
-        chopin_json_member *n = realloc(ps->members, ncap * sizeof *n);
+        size_t ncap = ps->cap_members * 2;
+        chopin_json_member *n = ps->members == ps->inline_members
+                                    ? malloc(ncap * sizeof *n)
+                                    : realloc(ps->members, ncap * sizeof *n);
         if (!n) return fail(ps, ps->p, "out of memory");
+        if (ps->members == ps->inline_members) memcpy(n, ps->members, ps->num_members * sizeof *n);
         ps->members = n;
         ps->cap_members = ncap;
     }
@@ -470,11 +488,18 @@ static const chopin_json_value *parse_text(chopin_arena *arena, const char *text
     if (!err) err = &local;
     err->offset = 0;
     err->message = NULL;
-    parser ps = {.start = (const unsigned char *)text,
-                 .p = (const unsigned char *)text,
-                 .end = (const unsigned char *)text + len,
-                 .arena = arena,
-                 .err = err};
+    parser ps;
+    if (!text) text = ""; /* an empty body is {NULL, 0}: no arithmetic on NULL */
+    ps.start = ps.p = (const unsigned char *)text;
+    ps.end = ps.start + len;
+    ps.arena = arena;
+    ps.err = err;
+    ps.depth = 0;
+    ps.values = ps.inline_values;
+    ps.members = ps.inline_members;
+    ps.num_values = ps.num_members = 0;
+    ps.cap_values = sizeof ps.inline_values / sizeof ps.inline_values[0];
+    ps.cap_members = sizeof ps.inline_members / sizeof ps.inline_members[0];
     chopin_json_value *root = arena_alloc(arena, sizeof *root);
     bool ok = root && parse_value(&ps, root);
     if (ok) {
@@ -483,8 +508,8 @@ static const chopin_json_value *parse_text(chopin_arena *arena, const char *text
     } else if (!root) {
         fail(&ps, ps.p, "out of memory");
     }
-    free(ps.values);
-    free(ps.members);
+    if (ps.values != ps.inline_values) free(ps.values);
+    if (ps.members != ps.inline_members) free(ps.members);
     return ok ? root : NULL;
 }
 
@@ -504,7 +529,9 @@ chopin_json_doc *chopin_json_doc_parse(const char *text, size_t len, chopin_json
         if (err) err->offset = 0, err->message = "out of memory";
         return NULL;
     }
-    arena_init(&doc->arena);
+    /* A tree takes about twice its text: size the first chunk for that. */
+    size_t first = len < 128 ? 256 : len * 2;
+    arena_init_sized(&doc->arena, first > (8u << 20) ? 8u << 20 : first);
     doc->root = parse_text(&doc->arena, text, len, err);
     if (!doc->root) {
         chopin_json_doc_free(doc);
@@ -514,6 +541,21 @@ chopin_json_doc *chopin_json_doc_parse(const char *text, size_t len, chopin_json
 }
 
 const chopin_json_value *chopin_json_doc_root(const chopin_json_doc *doc) {
+    return doc->root;
+}
+
+chopin_json_doc *chopin_json_doc_new(void) {
+    chopin_json_doc *doc = malloc(sizeof *doc);
+    if (!doc) return NULL;
+    arena_init(&doc->arena);
+    doc->root = NULL;
+    return doc;
+}
+
+const chopin_json_value *chopin_json_doc_reparse(chopin_json_doc *doc, const char *text, size_t len,
+                                                 chopin_json_error *err) {
+    arena_reset(&doc->arena); /* keeps the first chunk: no malloc for small texts */
+    doc->root = parse_text(&doc->arena, text, len, err);
     return doc->root;
 }
 

@@ -246,6 +246,18 @@ char *chopin_json_take(chopin_json *j, size_t *len_out) {
     return text;
 }
 
+const char *chopin_json_text(chopin_json *j, size_t *len_out) {
+    if (j->failed || j->depth != 0 || j->after_key || !j->has_value || !put(j, "", 1)) return NULL;
+    j->own.len--; /* the NUL stays after the text but is not part of it */
+    if (len_out) *len_out = j->own.len;
+    return j->own.data;
+}
+
+void chopin_json_reset(chopin_json *j) {
+    j->own.len = 0;
+    json_writer_init(j, &j->own, NULL);
+}
+
 void chopin_json_free(chopin_json *j) {
     if (!j) return;
     buf_release(NULL, &j->own);
