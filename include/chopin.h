@@ -8,6 +8,7 @@
 #include "chopin/ctx.h"
 #include "chopin/async.h"
 #include "chopin/json_read.h"
+#include "chopin/model.h"
 #include "chopin/app.h"
 #include "chopin/middleware.h"
 #include "chopin/testing.h"

@@ -160,6 +160,32 @@ static void primes(chopin_ctx *c) {
     chopin_json_finish(j);
 }
 
+/* A model: one declaration drives decoding, validation and encoding. There
+ * is no database yet, so the todo is only validated and echoed with an id. */
+typedef struct {
+    int64_t id;
+    const char *title;
+    bool done;
+    int32_t priority;
+    const char *tag;
+} todo;
+
+#define TODO_FIELDS(F)                                                                             \
+    F(todo, id, CHOPIN_INT64, .read_only = true),                                                  \
+        F(todo, title, CHOPIN_STRING, .required = true, .min_len = 1, .max_len = 200),             \
+        F(todo, done, CHOPIN_BOOL),                                                                \
+        F(todo, priority, CHOPIN_INT32, .has_min = true, .min = 1, .has_max = true, .max = 5),     \
+        F(todo, tag, CHOPIN_ENUM, CHOPIN_ONE_OF("home", "work", "errand"))
+CHOPIN_MODEL(todo, TODO_FIELDS);
+
+static void create_todo(chopin_ctx *c) {
+    static _Atomic int64_t next_id = 1;
+    todo *t = chopin_bind(c, &todo_model); /* 400 or 422 already sent when NULL */
+    if (!t) return;
+    t->id = next_id++;
+    chopin_json_model(c, 201, &todo_model, t);
+}
+
 /* Group middleware: the /admin routes want a bearer token. */
 static chopin_flow require_token(chopin_ctx *c, void *state) {
     const char *token = state;
@@ -196,6 +222,7 @@ int main(void) {
     chopin_get(app, "/big", big);
     chopin_get(app, "/slow", slow);
     chopin_get(app, "/primes", primes);
+    chopin_post(app, "/todos", create_todo);
 
     chopin_group *admin = chopin_group_new(app, "/admin");
     chopin_group_use(admin, (chopin_middleware){

@@ -1,0 +1,71 @@
+/* encode.c - model structs into JSON with the streaming writer. */
+#include "model_internal.h"
+
+static void write_value(chopin_json *j, const chopin_field *f, chopin_field_type t,
+                        const char *src) {
+    switch (t) {
+    case CHOPIN_BOOL:
+        chopin_json_bool(j, *(const bool *)src);
+        break;
+    case CHOPIN_INT32:
+        chopin_json_int(j, *(const int32_t *)src);
+        break;
+    case CHOPIN_INT64:
+        chopin_json_int(j, *(const int64_t *)src);
+        break;
+    case CHOPIN_DOUBLE:
+        chopin_json_double(j, *(const double *)src);
+        break;
+    case CHOPIN_TIMESTAMP: {
+        char buf[40];
+        size_t n = model_format_rfc3339(buf, *(const int64_t *)src);
+        chopin_json_stringn(j, buf, n);
+        break;
+    }
+    case CHOPIN_OBJECT:
+        chopin_model_write(j, f->model, src);
+        break;
+    case CHOPIN_ARRAY: {
+        const chopin_array *a = (const chopin_array *)src;
+        size_t size = model_item_size(f->item, f->model);
+        chopin_json_array(j);
+        for (size_t i = 0; i < a->count; i++)
+            write_value(j, f, f->item, (const char *)a->items + i * size);
+        chopin_json_end(j);
+        break;
+    }
+    default:
+        chopin_json_string(j, *(const char *const *)src);
+        break; /* NULL -> null */
+    }
+}
+
+void chopin_model_write(chopin_json *j, const chopin_model *m, const void *obj) {
+    chopin_json_object(j);
+    for (size_t i = 0; i < m->count; i++) {
+        const chopin_field *f = &m->fields[i];
+        if (f->write_only) continue; /* passwords and the like never leave */
+        chopin_json_key(j, f->name);
+        if (f->presence && !*(const bool *)((const char *)obj + f->presence - 1)) {
+            chopin_json_null(j);
+            continue;
+        }
+        write_value(j, f, f->type, (const char *)obj + f->offset);
+    }
+    chopin_json_end(j);
+}
+
+void chopin_json_model(chopin_ctx *c, int status, const chopin_model *m, const void *obj) {
+    chopin_json *j = chopin_json_begin(c, status);
+    chopin_model_write(j, m, obj);
+    chopin_json_finish(j);
+}
+
+void chopin_json_models(chopin_ctx *c, int status, const chopin_model *m, const void *objs,
+                        size_t count) {
+    chopin_json *j = chopin_json_begin(c, status);
+    chopin_json_array(j);
+    for (size_t i = 0; i < count; i++) chopin_model_write(j, m, (const char *)objs + i * m->size);
+    chopin_json_end(j);
+    chopin_json_finish(j);
+}

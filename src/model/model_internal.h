@@ -1,0 +1,18 @@
+/* model_internal.h - shared by the model module's files. Internal. */
+#ifndef CHOPIN_MODEL_INTERNAL_H
+#define CHOPIN_MODEL_INTERNAL_H
+
+#include "chopin/model.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM)" -> microseconds since the epoch, UTC. */
+bool model_parse_rfc3339(const char *s, size_t len, int64_t *micros);
+/* Microseconds -> "YYYY-MM-DDTHH:MM:SS[.ffffff]Z"; out holds 40 bytes. */
+size_t model_format_rfc3339(char *out, int64_t micros);
+
+/* Storage size of one element of a type (arrays). */
+size_t model_item_size(chopin_field_type t, const chopin_model *m);
+
+#endif
