@@ -102,7 +102,9 @@ struct chopin_model {
  * invalid field, and returns NULL. */
 void *chopin_bind(chopin_ctx *c, const chopin_model *m);
 
-/* One validation problem; a list in the request arena, in document order. */
+/* One validation problem; a list in the request arena, in the model's field
+ * order whatever the body's key order (a strict model's unknown members first),
+ * so the same mistakes always give the same answer. */
 typedef struct chopin_field_error chopin_field_error;
 struct chopin_field_error {
     const char *field;   /* "title", "address.city", "tags[2]"; "" for the body itself */
@@ -120,6 +122,27 @@ void *chopin_model_decode(chopin_ctx *c, const chopin_model *m, const chopin_jso
  *   {"error":{"status":422,"code":"VALIDATION_FAILED","message":"...",
  *             "fields":[{"field":"title","code":"required","message":"..."}]}} */
 void chopin_error_fields(chopin_ctx *c, const chopin_field_error *errors);
+
+/* Binds the query string (?name=value&...) into a model the same way: numbers
+ * and booleans (true/false/1/0) are read from their text, repeated keys make
+ * arrays, and problems answer 422 (field paths as in the body). NULL when
+ * answered. */
+void *chopin_bind_query(chopin_ctx *c, const chopin_model *m);
+
+/* Pagination from the query: ?limit=&offset= or ?page=&per_page= (1-based).
+ * limit defaults to default_limit and may not pass max_limit; bad values
+ * answer 422. Returns false when answered. */
+typedef struct {
+    int64_t limit;
+    int64_t offset;
+} chopin_page;
+bool chopin_bind_page(chopin_ctx *c, chopin_page *page, int64_t default_limit, int64_t max_limit);
+
+/* The model's JSON Schema (draft 2020-12, the dialect of OpenAPI 3.1) as a
+ * NUL-terminated malloc'd string (free() it): properties with types, formats,
+ * bounds, enums, readOnly/writeOnly, nullability and the required list;
+ * nested models inline. */
+char *chopin_model_schema(const chopin_model *m);
 
 /* Writes the struct as a JSON object (write-only fields left out). */
 void chopin_model_write(chopin_json *j, const chopin_model *m, const void *obj);

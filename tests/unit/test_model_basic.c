@@ -6,6 +6,9 @@
 
 #include <chopin.h>
 
+#include <stdio.h>
+#include <stdlib.h>
+
 typedef struct {
     const char *city;
     const char *zip;
@@ -124,4 +127,99 @@ Test(model, malformed_and_non_object_bodies) {
     cr_assert(strstr(r->body, "{\"field\":\"priority\",\"code\":\"type\""), "%s", r->body);
     chopin_test_response_free(r);
     chopin_app_free(app);
+}
+
+typedef struct {
+    const char *q;
+    int32_t min_score;
+    bool open;
+    chopin_array tags;
+} search;
+#define SEARCH_FIELDS(F)                                                                           \
+    F(search, q, CHOPIN_STRING, .required = true, .max_len = 20),                                  \
+        F(search, min_score, CHOPIN_INT32, .has_min = true, .min = 0),                             \
+        F(search, open, CHOPIN_BOOL), F(search, tags, CHOPIN_ARRAY, .item = CHOPIN_STRING)
+CHOPIN_MODEL(search, SEARCH_FIELDS);
+
+static void search_route(chopin_ctx *c) {
+    search *s = chopin_bind_query(c, &search_model);
+    if (!s) return;
+    chopin_json_model(c, 200, &search_model, s);
+}
+
+static void page_route(chopin_ctx *c) {
+    chopin_page p;
+    if (!chopin_bind_page(c, &p, 20, 100)) return;
+    char body[64];
+    snprintf(body, sizeof body, "%lld %lld", (long long)p.limit, (long long)p.offset);
+    chopin_text(c, 200, body);
+}
+
+Test(model, query_and_pagination) {
+    chopin_config cfg;
+    chopin_config_defaults(&cfg);
+    cfg.access_log = false;
+    chopin_app *app = chopin_app_new_with(&cfg);
+    chopin_get(app, "/search", search_route);
+    chopin_get(app, "/page", page_route);
+    struct {
+        const char *target;
+        int status;
+        const char *body; /* exact, or a fragment when it starts with '~' */
+    } cases[] = {
+        {"/search?q=chopin+rocks&min_score=3&open=1&tags=a&tags=b", 200,
+         "{\"q\":\"chopin rocks\",\"min_score\":3,\"open\":true,\"tags\":[\"a\",\"b\"]}"},
+        {"/search?q=x", 200, "{\"q\":\"x\",\"min_score\":0,\"open\":false,\"tags\":[]}"},
+        {"/search?min_score=-1&open=maybe", 422, "~{\"field\":\"q\",\"code\":\"required\""},
+        {"/search?q=x&min_score=-1", 422, "~{\"field\":\"min_score\",\"code\":\"min\""},
+        {"/search?q=x&min_score=1.5", 422, "~{\"field\":\"min_score\",\"code\":\"type\""},
+        {"/search?q=x&open=maybe", 422, "~{\"field\":\"open\",\"code\":\"type\""},
+        {"/page", 200, "20 0"},
+        {"/page?limit=5&offset=10", 200, "5 10"},
+        {"/page?page=3&per_page=7", 200, "7 14"},
+        {"/page?page=2", 200, "20 20"},
+        {"/page?limit=101", 422, "~{\"field\":\"limit\",\"code\":\"max\""},
+        {"/page?limit=0", 422, "~{\"field\":\"limit\",\"code\":\"min\""},
+        {"/page?page=0", 422, "~{\"field\":\"page\",\"code\":\"min\""},
+        {"/page?page=2&limit=5", 422, "~{\"field\":\"page\",\"code\":\"one_of\""},
+        {"/page?offset=x", 422, "~{\"field\":\"offset\",\"code\":\"type\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        chopin_test_response *r = chopin_test_request(app, "GET", cases[i].target, NULL, NULL, 0);
+        cr_assert_eq(r->status, cases[i].status, "%s: %d %s", cases[i].target, r->status, r->body);
+        if (cases[i].body[0] == '~')
+            cr_assert(strstr(r->body, cases[i].body + 1), "%s: %s", cases[i].target, r->body);
+        else
+            cr_assert_str_eq(r->body, cases[i].body, "%s", cases[i].target);
+        chopin_test_response_free(r);
+    }
+    chopin_app_free(app);
+}
+
+Test(model, json_schema) {
+    char *schema = chopin_model_schema(&todo_model);
+    cr_assert_not_null(schema);
+    chopin_json_doc *doc = chopin_json_doc_parse(schema, strlen(schema), NULL);
+    cr_assert_not_null(doc, "the schema is valid JSON: %s", schema);
+    const chopin_json_value *root = chopin_json_doc_root(doc);
+    const chopin_json_value *props = chopin_json_get(root, "properties");
+    cr_assert_not_null(props);
+    cr_assert_str_eq(chopin_json_get(chopin_json_get(props, "id"), "type")->u.str.ptr, "integer");
+    cr_assert(chopin_json_get(chopin_json_get(props, "id"), "readOnly")->u.b);
+    cr_assert(chopin_json_get(chopin_json_get(props, "password"), "writeOnly")->u.b);
+    cr_assert_eq(chopin_json_get(chopin_json_get(props, "title"), "maxLength")->u.num.i, 10);
+    cr_assert_str_eq(chopin_json_get(chopin_json_get(props, "email"), "format")->u.str.ptr,
+                     "email");
+    cr_assert_str_eq(chopin_json_get(chopin_json_get(props, "due"), "format")->u.str.ptr,
+                     "date-time");
+    const chopin_json_value *due_type = chopin_json_get(chopin_json_get(props, "due"), "type");
+    cr_assert_eq(due_type->type, CHOPIN_JSON_ARRAY, "nullable: [\"string\",\"null\"]");
+    cr_assert_eq(chopin_json_get(chopin_json_get(props, "priority"), "maximum")->u.num.d, 5);
+    cr_assert_eq(chopin_json_get(chopin_json_get(props, "level"), "enum")->u.arr.count, 2);
+    cr_assert_eq(chopin_json_get(chopin_json_get(props, "tags"), "maxItems")->u.num.d, 2);
+    const chopin_json_value *addr = chopin_json_get(props, "addr");
+    cr_assert_str_eq(chopin_json_get(addr, "required")->u.arr.items[0].u.str.ptr, "city");
+    cr_assert_str_eq(chopin_json_get(root, "required")->u.arr.items[0].u.str.ptr, "title");
+    chopin_json_doc_free(doc);
+    free(schema);
 }
