@@ -144,7 +144,10 @@ bool chopin_bind_page(chopin_ctx *c, chopin_page *page, int64_t default_limit, i
  * nested models inline. */
 char *chopin_model_schema(const chopin_model *m);
 
-/* Writes the struct as a JSON object (write-only fields left out). */
+/* Writes the struct as a JSON object. Write-only fields are left out; so are
+ * absent ones (NULL strings, scalars whose presence flag is false) unless the
+ * field is nullable, when they are written as null: what is written always
+ * binds again into the same struct. */
 void chopin_model_write(chopin_json *j, const chopin_model *m, const void *obj);
 /* Answers with the struct as a JSON object. */
 void chopin_json_model(chopin_ctx *c, int status, const chopin_model *m, const void *obj);

@@ -47,6 +47,19 @@ static const setting settings[] = {
     {"CHOPIN_OFFLOAD_THREADS", K_INT, OFF(offload_threads), 0, 1024},
 };
 
+/* AddressSanitizer's redzones make frames several times larger: the same
+ * handlers need a bigger default stack in a sanitizer build. */
+#if defined(__SANITIZE_ADDRESS__)
+#define DEFAULT_STACK_SIZE (1024 * 1024)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DEFAULT_STACK_SIZE (1024 * 1024)
+#endif
+#endif
+#ifndef DEFAULT_STACK_SIZE
+#define DEFAULT_STACK_SIZE (256 * 1024)
+#endif
+
 void chopin_config_defaults(chopin_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
     strcpy(cfg->host, "127.0.0.1");
@@ -66,7 +79,7 @@ void chopin_config_defaults(chopin_config *cfg) {
     cfg->shutdown_timeout_ms = 10000;
     cfg->access_log = true;
     cfg->request_timeout_ms = 30000;
-    cfg->stack_size = 256 * 1024;
+    cfg->stack_size = DEFAULT_STACK_SIZE;
     cfg->offload_threads = 0;
 }
 

@@ -40,17 +40,26 @@ static void write_value(chopin_json *j, const chopin_field *f, chopin_field_type
     }
 }
 
+static bool is_string(chopin_field_type t) {
+    return t == CHOPIN_STRING || t == CHOPIN_TEXT || t == CHOPIN_UUID || t == CHOPIN_ENUM;
+}
+
 void chopin_model_write(chopin_json *j, const chopin_model *m, const void *obj) {
     chopin_json_object(j);
     for (size_t i = 0; i < m->count; i++) {
         const chopin_field *f = &m->fields[i];
         if (f->write_only) continue; /* passwords and the like never leave */
+        const char *src = (const char *)obj + f->offset;
+        bool absent = f->presence ? !*(const bool *)((const char *)obj + f->presence - 1)
+                                  : is_string(f->type) && !*(const char *const *)src;
+        /* Absent: null where the field may be null, left out where it may not,
+         * so that what is written always binds again. */
+        if (absent && !f->nullable) continue;
         chopin_json_key(j, f->name);
-        if (f->presence && !*(const bool *)((const char *)obj + f->presence - 1)) {
+        if (absent)
             chopin_json_null(j);
-            continue;
-        }
-        write_value(j, f, f->type, (const char *)obj + f->offset);
+        else
+            write_value(j, f, f->type, src);
     }
     chopin_json_end(j);
 }

@@ -997,12 +997,13 @@ Test(model, good_bodies_round_trip) {
     }
 }
 
-/* Exact 201 bodies for a few good rows, pinned after checking by eye. */
+/* Exact 201 bodies for a few good rows, pinned after checking by eye. Absent
+ * non-nullable fields are left out (so the output binds again). */
 static const exact_row exact_good[] = {
     {O, "{\"title\":\"Widget\"}", 201,
      "{\"id\":0,\"active\":false,\"score\":0,\"stock\":0,\"views\":0,\"weight\":0,\"title\":"
-     "\"Widget\",\"notes\":null,\"email\":null,\"ref\":null,\"priority\":null,\"due\":null,"
-     "\"address\":{\"city\":null,\"zip\":null},\"tags\":[],\"items\":[]}"},
+     "\"Widget\",\"due\":null,"
+     "\"address\":{},\"tags\":[],\"items\":[]}"},
     {O,
      "{\"id\":99,\"active\":true,\"score\":100,\"stock\":2147483647,\"views\":9223372036854775807,"
      "\"weight\":0,\"title\":\"Widget\",\"notes\":\"some "
@@ -1023,16 +1024,15 @@ static const exact_row exact_good[] = {
      201,
      "{\"id\":0,\"active\":false,\"score\":0,\"stock\":0,\"views\":0,\"weight\":0,\"title\":"
      "\"a\\\"b\\\\c/\\n\xc3\xa9\",\"notes\":\"tab\\there \xf0\x9f\x8e\xb5 \\u0001 "
-     "\xe2\x82\xac\",\"email\":null,\"ref\":null,\"priority\":null,\"due\":null,\"address\":{"
-     "\"city\":null,\"zip\":null},\"tags\":[],\"items\":[]}"},
+     "\xe2\x82\xac\",\"due\":null,\"address\":{},\"tags\":[],\"items\":[]}"},
     {O, "{\"title\":\"Widget\",\"due\":\"1969-12-31T23:59:59.5Z\"}", 201,
      "{\"id\":0,\"active\":false,\"score\":0,\"stock\":0,\"views\":0,\"weight\":0,\"title\":"
-     "\"Widget\",\"notes\":null,\"email\":null,\"ref\":null,\"priority\":null,\"due\":\"1969-12-"
-     "31T23:59:59.500000Z\",\"address\":{\"city\":null,\"zip\":null},\"tags\":[],\"items\":[]}"},
+     "\"Widget\",\"due\":\"1969-12-"
+     "31T23:59:59.500000Z\",\"address\":{},\"tags\":[],\"items\":[]}"},
     {O, "{\"title\":\"Widget\",\"due\":\"2023-12-31T20:00:00-05:30\"}", 201,
      "{\"id\":0,\"active\":false,\"score\":0,\"stock\":0,\"views\":0,\"weight\":0,\"title\":"
-     "\"Widget\",\"notes\":null,\"email\":null,\"ref\":null,\"priority\":null,\"due\":\"2024-01-"
-     "01T01:30:00Z\",\"address\":{\"city\":null,\"zip\":null},\"tags\":[],\"items\":[]}"},
+     "\"Widget\",\"due\":\"2024-01-"
+     "01T01:30:00Z\",\"address\":{},\"tags\":[],\"items\":[]}"},
     {S, "{\"text\":\"hi \\u2603\",\"pinned\":true}", 201,
      "{\"text\":\"hi \xe2\x98\x83\",\"pinned\":true}"},
     {NULL, NULL, 0, NULL},
