@@ -96,7 +96,8 @@ struct chopin_model {
     const chopin_model T##_model = {#T, sizeof(T), T##_fields_,                                    \
                                     sizeof T##_fields_ / sizeof T##_fields_[0], false}
 
-/* Decodes the request body (JSON) into a new struct in the request arena and
+/* Decodes the request body (JSON, or an application/x-www-form-urlencoded
+ * form read like a query string) into a new struct in the request arena and
  * validates it. On malformed JSON answers 400 (with the byte offset), on a
  * body that is not an object or fails validation answers 422 listing every
  * invalid field, and returns NULL. */

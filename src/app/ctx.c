@@ -134,15 +134,14 @@ chopin_str chopin_param(const chopin_ctx *c, const char *name) {
     return CHOPIN_STR_NULL;
 }
 
-static void parse_query(chopin_ctx *c) {
-    c->query_parsed = true;
-    chopin_str q = c->req->query;
-    if (!q.ptr || !q.len) return;
-    size_t pairs = 1;
-    for (size_t i = 0; i < q.len; i++) pairs += q.ptr[i] == '&';
-    c->query = arena_alloc(c->arena, pairs * sizeof *c->query);
-    if (!c->query) return;
-    const char *p = q.ptr, *end = q.ptr + q.len;
+size_t ctx_parse_pairs(chopin_ctx *c, chopin_str text, query_param **out) {
+    *out = NULL;
+    if (!text.ptr || !text.len) return 0;
+    size_t cap = 1, n = 0;
+    for (size_t i = 0; i < text.len; i++) cap += text.ptr[i] == '&';
+    query_param *pairs = arena_alloc(c->arena, cap * sizeof *pairs);
+    if (!pairs) return 0;
+    const char *p = text.ptr, *end = text.ptr + text.len;
     while (p < end) {
         const char *amp = memchr(p, '&', (size_t)(end - p));
         const char *stop = amp ? amp : end;
@@ -150,12 +149,19 @@ static void parse_query(chopin_ctx *c) {
             const char *eq = memchr(p, '=', (size_t)(stop - p));
             chopin_str k = {p, (size_t)((eq ? eq : stop) - p)};
             chopin_str v = eq ? (chopin_str){eq + 1, (size_t)(stop - eq - 1)} : CHOPIN_STR("");
-            c->query[c->num_query].name = decode(c, k, true);
-            c->query[c->num_query].value = decode(c, v, true);
-            c->num_query++;
+            pairs[n].name = decode(c, k, true);
+            pairs[n].value = decode(c, v, true);
+            n++;
         }
         p = stop + 1;
     }
+    *out = pairs;
+    return n;
+}
+
+static void parse_query(chopin_ctx *c) {
+    c->query_parsed = true;
+    c->num_query = ctx_parse_pairs(c, c->req->query, &c->query);
 }
 
 chopin_str chopin_query(chopin_ctx *c, const char *name) {

@@ -55,6 +55,10 @@ struct chopin_ctx {
 
 /* Resets c for a new request on the given worker resources. */
 void ctx_init(chopin_ctx *c, chopin_arena *arena, chopin_buf_pool *pool, const chopin_config *cfg);
+/* Splits "a=1&b=x+y" into decoded pairs in the arena ('+' is a space);
+ * returns the count. The query string and form bodies share it. */
+size_t ctx_parse_pairs(chopin_ctx *c, chopin_str text, query_param **out);
+
 /* Releases what the response held (body buffer, file descriptor). */
 void ctx_finish(chopin_ctx *c);
 

@@ -397,8 +397,22 @@ void chopin_error_fields(chopin_ctx *c, const chopin_field_error *errs) {
     chopin_json_finish(j);
 }
 
+static bool is_form(chopin_str type) {
+    static const char form[] = "application/x-www-form-urlencoded";
+    size_t n = sizeof form - 1;
+    if (type.len < n) return false;
+    for (size_t i = 0; i < n; i++)
+        if ((type.ptr[i] | 0x20) != form[i] && type.ptr[i] != form[i]) return false;
+    return type.len == n || type.ptr[n] == ';' || type.ptr[n] == ' ';
+}
+
 void *chopin_bind(chopin_ctx *c, const chopin_model *m) {
     chopin_str body = chopin_req_body(c);
+    if (is_form(chopin_req_header(c, "Content-Type"))) { /* an HTML form: same rules */
+        query_param *pairs;
+        size_t n = ctx_parse_pairs(c, body, &pairs);
+        return model_bind_pairs(c, m, pairs, n);
+    }
     chopin_json_error err;
     const chopin_json_value *v = chopin_json_parse(c, body.ptr, body.len, &err);
     if (!v) {

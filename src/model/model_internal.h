@@ -4,6 +4,8 @@
 
 #include "chopin/model.h"
 
+#include "../app/ctx_internal.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +13,10 @@
 bool model_parse_rfc3339(const char *s, size_t len, int64_t *micros);
 /* Microseconds -> "YYYY-MM-DDTHH:MM:SS[.ffffff]Z"; out holds 40 bytes. */
 size_t model_format_rfc3339(char *out, int64_t micros);
+
+/* name=value pairs (query or form body) into a model; answers 422 on problems. */
+void *model_bind_pairs(chopin_ctx *c, const chopin_model *m, const query_param *pairs,
+                       size_t count);
 
 /* Storage size of one element of a type (arrays). */
 size_t model_item_size(chopin_field_type t, const chopin_model *m);

@@ -36,8 +36,9 @@ static void text_value(chopin_ctx *c, chopin_field_type t, chopin_str text,
     out->u.str = (chopin_str){chopin_strdup(c, text.ptr, text.len), text.len};
 }
 
-void *chopin_bind_query(chopin_ctx *c, const chopin_model *m) {
-    chopin_query(c, ""); /* parses the query once */
+/* Decoded name=value pairs into m: the value a client would have sent. */
+void *model_bind_pairs(chopin_ctx *c, const chopin_model *m, const query_param *pairs,
+                       size_t count) {
     chopin_json_member *members = chopin_alloc(c, (m->count ? m->count : 1) * sizeof *members);
     if (!members) {
         chopin_error(c, 500, "INTERNAL_ERROR", "out of memory");
@@ -47,20 +48,22 @@ void *chopin_bind_query(chopin_ctx *c, const chopin_model *m) {
     for (size_t i = 0; i < m->count; i++) {
         const chopin_field *f = &m->fields[i];
         size_t hits = 0;
-        for (size_t q = 0; q < c->num_query; q++) hits += chopin_str_eq(c->query[q].name, f->name);
+        for (size_t q = 0; q < count; q++) hits += chopin_str_eq(pairs[q].name, f->name);
         if (!hits) continue;
         chopin_json_member *mem = &members[n++];
         mem->key = chopin_str_c(f->name);
         if (f->type != CHOPIN_ARRAY) {
-            text_value(c, f->type, chopin_query(c, f->name), &mem->value);
+            size_t first = 0;
+            while (!chopin_str_eq(pairs[first].name, f->name)) first++;
+            text_value(c, f->type, pairs[first].value, &mem->value);
             continue;
         }
         chopin_json_value *items = chopin_alloc(c, hits * sizeof *items);
         if (!items) continue;
         size_t k = 0;
-        for (size_t q = 0; q < c->num_query; q++)
-            if (chopin_str_eq(c->query[q].name, f->name))
-                text_value(c, f->item, c->query[q].value, &items[k++]);
+        for (size_t q = 0; q < count; q++)
+            if (chopin_str_eq(pairs[q].name, f->name))
+                text_value(c, f->item, pairs[q].value, &items[k++]);
         mem->value = (chopin_json_value){.type = CHOPIN_JSON_ARRAY, .u.arr = {items, k}};
     }
     chopin_json_value obj = {.type = CHOPIN_JSON_OBJECT, .u.obj = {members, n}};
@@ -68,6 +71,11 @@ void *chopin_bind_query(chopin_ctx *c, const chopin_model *m) {
     void *out = chopin_model_decode(c, m, &obj, &errs);
     if (!out) chopin_error_fields(c, errs);
     return out;
+}
+
+void *chopin_bind_query(chopin_ctx *c, const chopin_model *m) {
+    chopin_query(c, ""); /* parses the query once */
+    return model_bind_pairs(c, m, c->query, c->num_query);
 }
 
 typedef struct {

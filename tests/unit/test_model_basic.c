@@ -223,3 +223,27 @@ Test(model, json_schema) {
     chopin_json_doc_free(doc);
     free(schema);
 }
+
+Test(model, form_bodies_bind_like_queries) {
+    chopin_config cfg;
+    chopin_config_defaults(&cfg);
+    cfg.access_log = false;
+    chopin_app *app = chopin_app_new_with(&cfg);
+    chopin_post(app, "/todos", create);
+    const char *form[] = {"Content-Type: application/x-www-form-urlencoded; charset=utf-8", NULL};
+    const char *good = "title=milk+%26+egg&done=true&priority=2&level=high&tags=a&tags=b";
+    chopin_test_response *r = chopin_test_request(app, "POST", "/todos", form, good, strlen(good));
+    cr_assert_eq(r->status, 201, "%s", r->body);
+    cr_assert_str_eq(r->body,
+                     "{\"id\":7,\"title\":\"milk & egg\",\"done\":true,\"priority\":2,"
+                     "\"due\":null,\"addr\":{},\"tags\":[\"a\",\"b\"],\"level\":\"high\"}");
+    chopin_test_response_free(r);
+    const char *bad = "priority=x&level=mid";
+    r = chopin_test_request(app, "POST", "/todos", form, bad, strlen(bad));
+    cr_assert_eq(r->status, 422);
+    cr_assert(strstr(r->body, "{\"field\":\"title\",\"code\":\"required\""), "%s", r->body);
+    cr_assert(strstr(r->body, "{\"field\":\"priority\",\"code\":\"type\""), "%s", r->body);
+    cr_assert(strstr(r->body, "{\"field\":\"level\",\"code\":\"one_of\""), "%s", r->body);
+    chopin_test_response_free(r);
+    chopin_app_free(app);
+}
