@@ -6,6 +6,8 @@
  * always override a checked-in file. */
 #include "chopin/app.h"
 
+#include "../core/core.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -49,12 +51,8 @@ static const setting settings[] = {
 
 /* AddressSanitizer's redzones make frames several times larger: the same
  * handlers need a bigger default stack in a sanitizer build. */
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef CHOPIN_UNDER_ASAN
 #define DEFAULT_STACK_SIZE (1024 * 1024)
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define DEFAULT_STACK_SIZE (1024 * 1024)
-#endif
 #endif
 #ifndef DEFAULT_STACK_SIZE
 #define DEFAULT_STACK_SIZE (256 * 1024)

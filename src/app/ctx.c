@@ -274,8 +274,7 @@ void chopin_send_file(chopin_ctx *c, int status, const char *content_type, const
     c->file_len = st.st_size;
 }
 
-void chopin_error(chopin_ctx *c, int status, const char *code, const char *message) {
-    if (c->status) return;
+chopin_json *ctx_error_open(chopin_ctx *c, int status, const char *code, const char *message) {
     chopin_json *j = chopin_json_begin(c, status);
     chopin_json_object(j);
     chopin_json_key(j, "error");
@@ -290,6 +289,12 @@ void chopin_error(chopin_ctx *c, int status, const char *code, const char *messa
         chopin_json_key(j, "request_id");
         chopin_json_stringn(j, c->request_id.ptr, c->request_id.len);
     }
+    return j;
+}
+
+void chopin_error(chopin_ctx *c, int status, const char *code, const char *message) {
+    if (c->status) return;
+    chopin_json *j = ctx_error_open(c, status, code, message);
     chopin_json_end(j);
     chopin_json_end(j);
     chopin_json_finish(j);

@@ -59,6 +59,11 @@ void ctx_init(chopin_ctx *c, chopin_arena *arena, chopin_buf_pool *pool, const c
  * returns the count. The query string and form bodies share it. */
 size_t ctx_parse_pairs(chopin_ctx *c, chopin_str text, query_param **out);
 
+/* Starts the one error envelope, {"error":{"status","code","message",
+ * "request_id"?, leaving the inner object open for more members (422 adds
+ * "fields"); close it with two chopin_json_end and chopin_json_finish. */
+chopin_json *ctx_error_open(chopin_ctx *c, int status, const char *code, const char *message);
+
 /* Releases what the response held (body buffer, file descriptor). */
 void ctx_finish(chopin_ctx *c);
 

@@ -66,6 +66,23 @@ void *arena_tail(chopin_arena *a, size_t *avail);
 void arena_commit(chopin_arena *a, size_t used);
 void arena_destroy(chopin_arena *a);
 
+/* The value of one hex digit, or -1. Shared by the chunked decoder, URL
+ * decoding, the JSON reader and UUID checks. */
+static inline int hex_value(unsigned char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    c |= 0x20;
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* CHOPIN_UNDER_ASAN is 1 in an AddressSanitizer build (gcc or clang). */
+#if defined(__SANITIZE_ADDRESS__)
+#define CHOPIN_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CHOPIN_UNDER_ASAN 1
+#endif
+#endif
+
 /* Milliseconds from CLOCK_MONOTONIC. */
 int64_t chopin_now_ms(void);
 

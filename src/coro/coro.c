@@ -1,6 +1,8 @@
 /* coro.c - coroutine life cycle, the stack pool and the overflow report. */
 #include "coro_internal.h"
 
+#include "../core/core.h"
+
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,15 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define CHOPIN_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CHOPIN_ASAN 1
-#endif
-#endif
-
-#ifdef CHOPIN_ASAN
+#ifdef CHOPIN_UNDER_ASAN
 /* AddressSanitizer must be told about every switch between stacks, or it
  * takes the other stack for a corrupted one. */
 void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom, size_t size);
@@ -108,13 +102,13 @@ static coro *map_new(coro_pool *p) {
 
 static void entry(void *arg) {
     coro *co = arg;
-#ifdef CHOPIN_ASAN
+#ifdef CHOPIN_UNDER_ASAN
     __sanitizer_finish_switch_fiber(co->asan_fake_stack, &co->asan_caller_bottom,
                                     &co->asan_caller_size);
 #endif
     co->fn(co, co->arg);
     co->done = true;
-#ifdef CHOPIN_ASAN
+#ifdef CHOPIN_UNDER_ASAN
     /* NULL: this stack is finished, its fake frames can go. */
     __sanitizer_start_switch_fiber(NULL, co->asan_caller_bottom, co->asan_caller_size);
 #endif
@@ -164,7 +158,7 @@ void coro_release(coro_pool *p, coro *co) {
 bool coro_resume(coro *co) {
     coro *outer = running;
     running = co;
-#ifdef CHOPIN_ASAN
+#ifdef CHOPIN_UNDER_ASAN
     void *fake = NULL;
     __sanitizer_start_switch_fiber(&fake, co->stack_lo, (size_t)(co->stack_hi - co->stack_lo));
     coro_switch(&co->caller, &co->ctx);
@@ -177,7 +171,7 @@ bool coro_resume(coro *co) {
 }
 
 void coro_yield(coro *co) {
-#ifdef CHOPIN_ASAN
+#ifdef CHOPIN_UNDER_ASAN
     __sanitizer_start_switch_fiber(&co->asan_fake_stack, co->asan_caller_bottom,
                                    co->asan_caller_size);
     coro_switch(&co->ctx, &co->caller);

@@ -236,7 +236,7 @@ void task_pool_destroy(worker *w);
 /* --- offload.c --- */
 offload_pool *offload_pool_new(int threads);
 void offload_pool_free(offload_pool *p); /* waits for queued jobs */
-void offload_submit(offload_pool *p, worker *w, offload_job *job);
+void offload_submit(offload_pool *p, offload_job *job);
 
 /* --- conn.c, continued --- */
 /* t finished: write its response into c and carry on with c's input. Returns -1 to close c. */

@@ -83,8 +83,7 @@ void offload_pool_free(offload_pool *p) {
     free(p);
 }
 
-void offload_submit(offload_pool *p, worker *w, offload_job *job) {
-    (void)w;
+void offload_submit(offload_pool *p, offload_job *job) {
     job->next = NULL;
     pthread_mutex_lock(&p->mu);
     if (p->tail)

@@ -295,6 +295,6 @@ int chopin_offload(chopin_ctx *c, void (*fn)(void *arg), void *arg) {
     worker *w = t->w;
     t->job = (offload_job){.fn = fn, .arg = arg, .owner = t};
     __atomic_add_fetch(&w->offload_pending, 1, __ATOMIC_RELAXED);
-    offload_submit(w->srv->offload, w, &t->job);
+    offload_submit(w->srv->offload, &t->job);
     return suspend(t, WAIT_OFFLOAD);
 }

@@ -6,6 +6,8 @@
  * a front proxy was lenient in a different way. */
 #include "http1.h"
 
+#include "../core/core.h"
+
 #include <string.h>
 
 enum {
@@ -26,19 +28,12 @@ enum {
 #define MAX_SIZE_DIGITS 16
 #define MAX_LINE_BYTES  4096 /* a size line with extensions, or one trailer line */
 
-static int hexval(unsigned char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
 int64_t http1_decode_chunked(char *buf, size_t len, http1_chunked *st, size_t max_body) {
     while (st->in < len) {
         unsigned char c = (unsigned char)buf[st->in];
         switch (st->state) {
         case S_SIZE: {
-            int h = hexval(c);
+            int h = hex_value(c);
             if (h >= 0) {
                 if (++st->line_bytes > MAX_SIZE_DIGITS) return -400;
                 st->chunk_left = st->chunk_left << 4 | (uint64_t)h;

@@ -170,13 +170,6 @@ static bool parse_number(parser *ps, chopin_json_value *out) {
 
 /* --- Strings ---------------------------------------------------------------------- */
 
-static int hexval(unsigned char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
 /* Reads the 4 hex digits of a \u escape at ps->p. low: this must be the low
  * half of a surrogate pair, so the digits must spell DC00..DFFF and the text
  * turns invalid at the first digit that cannot. */
@@ -184,7 +177,7 @@ static bool hex4(parser *ps, unsigned *out, bool low) {
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
         if (ps->p >= ps->end) return at_end(ps, "unexpected end of text in a \\u escape");
-        int h = hexval(*ps->p);
+        int h = hex_value(*ps->p);
         if (h < 0) return fail(ps, ps->p, "expected a hex digit");
         if (low && ((i == 0 && h != 0xd) || (i == 1 && h < 0xc)))
             return fail(ps, ps->p, "expected a low surrogate (\\uDC00-\\uDFFF)");

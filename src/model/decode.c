@@ -97,17 +97,11 @@ static bool is_email(chopin_str s) {
     return true;
 }
 
-static int hexval(char ch) {
-    if (ch >= '0' && ch <= '9') return ch - '0';
-    ch = (char)(ch | 0x20);
-    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
 static bool is_uuid(chopin_str s) {
     if (s.len != 36) return false;
     for (size_t i = 0; i < 36; i++) {
         bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s.ptr[i] != '-' : hexval(s.ptr[i]) < 0) return false;
+        if (dash ? s.ptr[i] != '-' : hex_value((unsigned char)s.ptr[i]) < 0) return false;
     }
     return true;
 }
@@ -364,21 +358,9 @@ void *chopin_model_decode(chopin_ctx *c, const chopin_model *m, const chopin_jso
 }
 
 void chopin_error_fields(chopin_ctx *c, const chopin_field_error *errs) {
-    chopin_json *j = chopin_json_begin(c, 422);
-    chopin_json_object(j);
-    chopin_json_key(j, "error");
-    chopin_json_object(j);
-    chopin_json_key(j, "status");
-    chopin_json_int(j, 422);
-    chopin_json_key(j, "code");
-    chopin_json_string(j, "VALIDATION_FAILED");
-    chopin_json_key(j, "message");
-    chopin_json_string(j, "the request body has invalid fields");
-    chopin_str rid = chopin_request_id(c);
-    if (rid.len) {
-        chopin_json_key(j, "request_id");
-        chopin_json_stringn(j, rid.ptr, rid.len);
-    }
+    if (chopin_responded(c)) return;
+    chopin_json *j =
+        ctx_error_open(c, 422, "VALIDATION_FAILED", "the request body has invalid fields");
     chopin_json_key(j, "fields");
     chopin_json_array(j);
     for (; errs; errs = errs->next) {
