@@ -10,12 +10,8 @@
 
 #include <stdio.h>
 
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef CHOPIN_UNDER_ASAN /* core/core.h */
 #define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
 #endif
 
 #ifndef UNDER_ASAN

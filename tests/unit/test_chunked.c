@@ -9,17 +9,14 @@
  * after the end of the encoding (a pipelined request) must come out intact. */
 #include <criterion/criterion.h>
 
+#include "core/core.h"
 #include "http1/http1.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef CHOPIN_UNDER_ASAN /* core/core.h */
 #define HAVE_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HAVE_ASAN 1
-#endif
 #endif
 #ifdef HAVE_ASAN
 #include <sanitizer/asan_interface.h>

@@ -9,18 +9,15 @@
  * a read beyond what was handed to the parser is caught. */
 #include <criterion/criterion.h>
 
+#include "core/core.h"
 #include "http1/http1.h"
 
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef CHOPIN_UNDER_ASAN /* core/core.h */
 #define HAVE_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HAVE_ASAN 1
-#endif
 #endif
 #ifdef HAVE_ASAN
 #include <sanitizer/asan_interface.h>
