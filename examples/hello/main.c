@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 static void index_page(chopin_ctx *c) {
-    chopin_json *j = chopin_json_begin(c, 200);
+    chopin_json *j = chopin_json_data_begin(c, 200);
     chopin_json_object(j);
     chopin_json_key(j, "name");
     chopin_json_string(j, "chopin-hello");
@@ -29,7 +29,7 @@ static void index_page(chopin_ctx *c) {
 
 static void hello(chopin_ctx *c) {
     chopin_str name = chopin_param(c, "name");
-    chopin_json *j = chopin_json_begin(c, 200);
+    chopin_json *j = chopin_json_data_begin(c, 200);
     chopin_json_object(j);
     chopin_json_key(j, "message");
     char *greeting = chopin_alloc(c, name.len + 16);
@@ -53,7 +53,7 @@ static void search(chopin_ctx *c) {
             return;
         }
     }
-    chopin_json *j = chopin_json_begin(c, 200);
+    chopin_json *j = chopin_json_data_begin(c, 200);
     chopin_json_object(j);
     chopin_json_key(j, "q");
     if (q.ptr)
@@ -76,7 +76,7 @@ static void echo(chopin_ctx *c) {
 
 static void files(chopin_ctx *c) {
     chopin_str path = chopin_param(c, "path");
-    chopin_json *j = chopin_json_begin(c, 200);
+    chopin_json *j = chopin_json_data_begin(c, 200);
     chopin_json_object(j);
     chopin_json_key(j, "path");
     chopin_json_stringn(j, path.ptr ? path.ptr : "", path.len);
@@ -92,7 +92,7 @@ static void big(chopin_ctx *c) {
         chopin_error(c, 422, "VALIDATION_FAILED", "kib must be from 1 to 65536");
         return;
     }
-    chopin_json *j = chopin_json_begin(c, 200);
+    chopin_json *j = chopin_json_data_begin(c, 200);
     chopin_json_array(j);
     /* Each item {"i":N,"s":"0123456789abcdef..."} is about 64 bytes. */
     for (long i = 0; i < kib * 16; i++) {
@@ -117,7 +117,12 @@ static void slow(chopin_ctx *c) {
         return;
     }
     if (chopin_sleep(c, ms) != 0) return; /* client gone or deadline passed */
-    chopin_text(c, 200, "done");
+    chopin_json *j = chopin_json_data_begin(c, 200);
+    chopin_json_object(j);
+    chopin_json_key(j, "slept_ms");
+    chopin_json_int(j, ms);
+    chopin_json_end(j);
+    chopin_json_finish(j);
 }
 
 /* Counts primes below ?n= on the offload pool: CPU work that would stall the
@@ -150,7 +155,7 @@ static void primes(chopin_ctx *c) {
         return;
     }
     if (chopin_offload(c, count_primes, &job) != 0) return;
-    chopin_json *j = chopin_json_begin(c, 200);
+    chopin_json *j = chopin_json_data_begin(c, 200);
     chopin_json_object(j);
     chopin_json_key(j, "n");
     chopin_json_int(j, job.n);
@@ -191,8 +196,8 @@ static chopin_flow require_token(chopin_ctx *c, void *state) {
     const char *token = state;
     chopin_str auth = chopin_req_header(c, "Authorization");
     size_t tlen = strlen(token);
-    if (auth.len != 7 + tlen || memcmp(auth.ptr, "Bearer ", 7) != 0 ||
-        memcmp(auth.ptr + 7, token, tlen) != 0) {
+    if (auth.len < 7 || memcmp(auth.ptr, "Bearer ", 7) != 0 ||
+        !chopin_secure_equal(token, tlen, auth.ptr + 7, auth.len - 7)) {
         chopin_set_header(c, "WWW-Authenticate", "Bearer");
         chopin_error(c, 401, "UNAUTHORIZED", "missing or invalid bearer token");
         return CHOPIN_STOP;
@@ -201,7 +206,7 @@ static chopin_flow require_token(chopin_ctx *c, void *state) {
 }
 
 static void admin_stats(chopin_ctx *c) {
-    chopin_json *j = chopin_json_begin(c, 200);
+    chopin_json *j = chopin_json_data_begin(c, 200);
     chopin_json_object(j);
     chopin_json_key(j, "ok");
     chopin_json_bool(j, true);

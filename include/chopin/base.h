@@ -45,4 +45,9 @@ const char *chopin_method_name(chopin_method m);
 /* The reason phrase of an HTTP status ("Not Found"), "Unknown" if unlisted. */
 const char *chopin_status_reason(int status);
 
+/* True when the two byte strings are equal, in a time that depends only on
+ * b_len: compare secrets (tokens, signatures, hashes) with it, the expected
+ * value as a and what the client sent as b. */
+bool chopin_secure_equal(const void *a, size_t a_len, const void *b, size_t b_len);
+
 #endif

@@ -61,15 +61,22 @@ void chopin_redirect(chopin_ctx *c, int status, const char *location);
  * With a status that has no body (1xx, 204, 304) only the status is sent. */
 void chopin_send_file(chopin_ctx *c, int status, const char *content_type, const char *path);
 
-/* The one error envelope every Chopin error uses:
- *   {"error":{"status":404,"code":"NOT_FOUND","message":"...","request_id":"..."}}
- * code is a stable machine-readable word; message is for people. */
+/* The one error envelope every Chopin error uses (the engine's own 400, 408,
+ * 413, 431, 503 answers included):
+ *   {"success":false,"error":{"status":404,"code":"NOT_FOUND","message":"...",
+ *                             "request_id":"..."}}
+ * code is a stable machine-readable word; message is for people; request_id
+ * is there when the request_id middleware runs; a 422 adds "fields". */
 void chopin_error(chopin_ctx *c, int status, const char *code, const char *message);
 
 /* A JSON response written in place; see chopin/json.h. chopin_json_finish
  * sends it (a 500 error instead if the writer was misused). */
 chopin_json *chopin_json_begin(chopin_ctx *c, int status);
 void chopin_json_finish(chopin_json *j);
+/* The same inside the success envelope: {"success":true,"data":<one value>}.
+ * Write exactly one value (object, array or scalar), then chopin_json_finish,
+ * which closes the envelope. chopin_json_model & co. use it. */
+chopin_json *chopin_json_data_begin(chopin_ctx *c, int status);
 
 /* True once the handler (or a middleware) has answered. */
 bool chopin_responded(const chopin_ctx *c);

@@ -11,7 +11,7 @@
  *   CHOPIN_MODEL(todo, TODO_FIELDS);            // defines `const chopin_model todo_model`
  *
  *   todo *t = chopin_bind(c, &todo_model);      // NULL: 400 or 422 already sent
- *   chopin_json_model(c, 201, &todo_model, t);
+ *   chopin_json_model(c, 201, &todo_model, t);  // {"success":true,"data":{...}}
  *
  * Field storage by type:
  *   CHOPIN_BOOL bool, CHOPIN_INT32 int32_t, CHOPIN_INT64 int64_t, CHOPIN_DOUBLE double,
@@ -150,10 +150,17 @@ char *chopin_model_schema(const chopin_model *m);
  * field is nullable, when they are written as null: what is written always
  * binds again into the same struct. */
 void chopin_model_write(chopin_json *j, const chopin_model *m, const void *obj);
-/* Answers with the struct as a JSON object. */
+/* Answers with the struct in the success envelope:
+ *   {"success":true,"data":{...}} */
 void chopin_json_model(chopin_ctx *c, int status, const chopin_model *m, const void *obj);
-/* Answers with an array of count structs laid out contiguously. */
+/* Answers with an array of count structs laid out contiguously:
+ *   {"success":true,"data":[{...},{...}]} */
 void chopin_json_models(chopin_ctx *c, int status, const chopin_model *m, const void *objs,
                         size_t count);
+/* Answers with one page of a longer list, total being the length of the
+ * whole list (page is what chopin_bind_page read):
+ *   {"success":true,"data":{"items":[...],"total":42,"limit":20,"offset":40}} */
+void chopin_json_page(chopin_ctx *c, int status, const chopin_model *m, const void *objs,
+                      size_t count, const chopin_page *page, int64_t total);
 
 #endif

@@ -277,6 +277,8 @@ void chopin_send_file(chopin_ctx *c, int status, const char *content_type, const
 chopin_json *ctx_error_open(chopin_ctx *c, int status, const char *code, const char *message) {
     chopin_json *j = chopin_json_begin(c, status);
     chopin_json_object(j);
+    chopin_json_key(j, "success");
+    chopin_json_bool(j, false);
     chopin_json_key(j, "error");
     chopin_json_object(j);
     chopin_json_key(j, "status");
@@ -313,9 +315,21 @@ chopin_json *chopin_json_begin(chopin_ctx *c, int status) {
     return &c->json;
 }
 
+chopin_json *chopin_json_data_begin(chopin_ctx *c, int status) {
+    chopin_json *j = chopin_json_begin(c, status);
+    chopin_json_object(j);
+    chopin_json_key(j, "success");
+    chopin_json_bool(j, true);
+    chopin_json_key(j, "data");
+    j->enveloped = true;
+    return j;
+}
+
 void chopin_json_finish(chopin_json *j) {
     chopin_ctx *c = j->ctx;
     if (!c || c->status) return;
+    /* The envelope's own brace, only once the data value is complete. */
+    if (j->enveloped && j->depth == 1 && !j->after_key) chopin_json_end(j);
     if (j->failed || j->depth || j->after_key || !j->has_value) {
         c->body_buf.len = 0;
         chopin_error(c, 500, "INTERNAL_ERROR", "the handler wrote invalid JSON");

@@ -24,7 +24,7 @@ static char listen_tag, wake_tag;
 
 /* Sent as is when a worker is at its connection limit. */
 #define BUSY_BODY                                                                                  \
-    "{\"error\":{\"status\":503,\"code\":\"UNAVAILABLE\",\"message\":\"the server is at its "      \
+    "{\"success\":false,\"error\":{\"status\":503,\"code\":\"UNAVAILABLE\",\"message\":\"the server is at its "      \
     "connection limit\"}}"
 static const char busy_body[] = BUSY_BODY;
 static const char busy_head[] = "HTTP/1.1 503 Service Unavailable\r\nServer: chopin\r\n"

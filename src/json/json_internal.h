@@ -18,6 +18,7 @@ struct chopin_json {
     uint8_t level[CHOPIN_JSON_MAX_DEPTH]; /* JSON_LEVEL_* bits per open container */
     chopin_buf own;                       /* the buffer of a standalone writer */
     void *ctx;                            /* the request that owns this writer, if any */
+    bool enveloped; /* opened as {"success":true,"data": ; finish closes it */
     int status;
 };
 

@@ -21,6 +21,7 @@ void json_writer_init(chopin_json *j, chopin_buf *out, chopin_buf_pool *pool) {
     j->after_key = false;
     j->has_value = false;
     j->depth = 0;
+    j->enveloped = false;
 }
 
 static inline bool put(chopin_json *j, const void *p, size_t n) {

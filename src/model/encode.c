@@ -64,17 +64,37 @@ void chopin_model_write(chopin_json *j, const chopin_model *m, const void *obj) 
     chopin_json_end(j);
 }
 
+static void write_array(chopin_json *j, const chopin_model *m, const void *objs, size_t count) {
+    chopin_json_array(j);
+    for (size_t i = 0; i < count; i++) chopin_model_write(j, m, (const char *)objs + i * m->size);
+    chopin_json_end(j);
+}
+
 void chopin_json_model(chopin_ctx *c, int status, const chopin_model *m, const void *obj) {
-    chopin_json *j = chopin_json_begin(c, status);
+    chopin_json *j = chopin_json_data_begin(c, status);
     chopin_model_write(j, m, obj);
     chopin_json_finish(j);
 }
 
 void chopin_json_models(chopin_ctx *c, int status, const chopin_model *m, const void *objs,
                         size_t count) {
-    chopin_json *j = chopin_json_begin(c, status);
-    chopin_json_array(j);
-    for (size_t i = 0; i < count; i++) chopin_model_write(j, m, (const char *)objs + i * m->size);
+    chopin_json *j = chopin_json_data_begin(c, status);
+    write_array(j, m, objs, count);
+    chopin_json_finish(j);
+}
+
+void chopin_json_page(chopin_ctx *c, int status, const chopin_model *m, const void *objs,
+                      size_t count, const chopin_page *page, int64_t total) {
+    chopin_json *j = chopin_json_data_begin(c, status);
+    chopin_json_object(j);
+    chopin_json_key(j, "items");
+    write_array(j, m, objs, count);
+    chopin_json_key(j, "total");
+    chopin_json_int(j, total);
+    chopin_json_key(j, "limit");
+    chopin_json_int(j, page->limit);
+    chopin_json_key(j, "offset");
+    chopin_json_int(j, page->offset);
     chopin_json_end(j);
     chopin_json_finish(j);
 }

@@ -736,7 +736,8 @@ bool h_is_error_envelope(const h_response *r, int status) {
     const char *type = h_header(r, "Content-Type");
     if (!type || strncmp(type, "application/json", 16)) return false;
     char prefix[64];
-    int n = snprintf(prefix, sizeof prefix, "{\"error\":{\"status\":%d,\"code\":\"", status);
+    int n = snprintf(prefix, sizeof prefix,
+                     "{\"success\":false,\"error\":{\"status\":%d,\"code\":\"", status);
     if (r->body_len < (size_t)n + 2 || memcmp(r->body, prefix, (size_t)n)) return false;
     if (!strstr(r->body, "\"message\":\"")) return false;
     return !strcmp(r->body + r->body_len - 2, "}}");

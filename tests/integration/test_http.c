@@ -57,7 +57,8 @@ Test(http, keep_alive_several_requests_on_one_socket_hello) {
     for (int i = 0; i < 5; i++) {
         char req[128], want[128];
         snprintf(req, sizeof req, "GET /hello/%s HTTP/1.1\r\nHost: localhost\r\n\r\n", names[i]);
-        snprintf(want, sizeof want, "{\"message\":\"Hello, %s!\"}", names[i]);
+        snprintf(want, sizeof want, "{\"success\":true,\"data\":{\"message\":\"Hello, %s!\"}}",
+                 names[i]);
         h_response *r = expect_status(c, req, 200);
         expect_body(r, want);
         cr_expect_null(h_header(r, "Connection"), "HTTP/1.1 keep-alive needs no Connection header");
@@ -129,7 +130,7 @@ Test(http, connection_close_honoured) {
     h_conn *c = h_connect(s->port);
     h_response *r =
         expect_status(c, "GET /hello/Bye HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 200);
-    expect_body(r, "{\"message\":\"Hello, Bye!\"}");
+    expect_body(r, "{\"success\":true,\"data\":{\"message\":\"Hello, Bye!\"}}");
     const char *conn = h_header(r, "Connection");
     cr_expect(conn && !strcasecmp(conn, "close"), "Connection: %s", conn ? conn : "(none)");
     cr_assert(h_wait_close(c, 2000), "the server must close after Connection: close");
@@ -155,7 +156,7 @@ Test(http, pipelined_100_requests_answered_in_order_hello) {
         cr_assert_not_null(r, "response %d: %s", i, h_last_error());
         cr_assert_eq(r->status, 200, "response %d", i);
         char want[64];
-        snprintf(want, sizeof want, "{\"message\":\"Hello, n%d!\"}", i);
+        snprintf(want, sizeof want, "{\"success\":true,\"data\":{\"message\":\"Hello, n%d!\"}}", i);
         cr_assert_str_eq(r->body, want, "response %d out of order or wrong", i);
         h_response_free(r);
     }
@@ -224,12 +225,12 @@ Test(http, absolute_form_target) {
              "GET http://127.0.0.1:%d/hello/Absolute HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
              s->port, s->port);
     h_response *r = expect_status(c, req, 200);
-    expect_body(r, "{\"message\":\"Hello, Absolute!\"}");
+    expect_body(r, "{\"success\":true,\"data\":{\"message\":\"Hello, Absolute!\"}}");
     h_response_free(r);
     snprintf(req, sizeof req,
              "GET http://example.test/search?q=abs&limit=2 HTTP/1.1\r\nHost: example.test\r\n\r\n");
     r = expect_status(c, req, 200);
-    expect_body(r, "{\"q\":\"abs\",\"limit\":2}");
+    expect_body(r, "{\"success\":true,\"data\":{\"q\":\"abs\",\"limit\":2}}");
     h_response_free(r);
     h_close(c);
     stop_ok(s);
@@ -307,7 +308,7 @@ Test(http, chunked_request_body_echoed) {
     h_response_free(r);
     r = h_read_response(c, false, H_TIMEOUT_MS);
     cr_assert_not_null(r, "%s", h_last_error());
-    expect_body(r, "{\"message\":\"Hello, after!\"}");
+    expect_body(r, "{\"success\":true,\"data\":{\"message\":\"Hello, after!\"}}");
     h_response_free(r);
     h_close(c);
     stop_ok(s);
@@ -416,14 +417,50 @@ static void curl_expect(int port, const char *path, long status, const char *bod
 
 Test(http, path_params_and_query_via_libcurl) {
     h_server *s = start_hello();
-    curl_expect(s->port, "/hello/Ada", 200, "{\"message\":\"Hello, Ada!\"}");
-    curl_expect(s->port, "/hello/Ada%20Lovelace", 200, "{\"message\":\"Hello, Ada Lovelace!\"}");
-    curl_expect(s->port, "/search?q=chopin&limit=3", 200, "{\"q\":\"chopin\",\"limit\":3}");
-    curl_expect(s->port, "/search?q=a+b%26c&limit=100", 200, "{\"q\":\"a b&c\",\"limit\":100}");
-    curl_expect(s->port, "/search", 200, "{\"q\":null,\"limit\":10}");
+    curl_expect(s->port, "/hello/Ada", 200,
+                "{\"success\":true,\"data\":{\"message\":\"Hello, Ada!\"}}");
+    curl_expect(s->port, "/hello/Ada%20Lovelace", 200,
+                "{\"success\":true,\"data\":{\"message\":\"Hello, Ada Lovelace!\"}}");
+    curl_expect(s->port, "/search?q=chopin&limit=3", 200,
+                "{\"success\":true,\"data\":{\"q\":\"chopin\",\"limit\":3}}");
+    curl_expect(s->port, "/search?q=a+b%26c&limit=100", 200,
+                "{\"success\":true,\"data\":{\"q\":\"a b&c\",\"limit\":100}}");
+    curl_expect(s->port, "/search", 200, "{\"success\":true,\"data\":{\"q\":null,\"limit\":10}}");
     curl_expect(s->port, "/search?limit=0", 422, NULL);
-    curl_expect(s->port, "/files/a/b/c.txt", 200, "{\"path\":\"a/b/c.txt\"}");
+    curl_expect(s->port, "/files/a/b/c.txt", 200,
+                "{\"success\":true,\"data\":{\"path\":\"a/b/c.txt\"}}");
     curl_expect(s->port, "/admin/stats", 401, NULL);
+    stop_ok(s);
+}
+
+/* The demo's /admin group: only the exact bearer token passes. */
+Test(http, admin_group_wants_the_exact_token) {
+    h_server *s = start_hello();
+    h_conn *c = h_connect(s->port);
+    const struct {
+        const char *auth;
+        int status;
+    } rows[] = {
+        {"Authorization: Bearer demo-token\r\n", 200},
+        {"Authorization: Bearer demo-tokem\r\n", 401},
+        {"Authorization: Bearer demo-toke\r\n", 401},
+        {"Authorization: Bearer demo-token2\r\n", 401},
+        {"Authorization: Bearer \r\n", 401},
+        {"Authorization: Basic demo-token\r\n", 401},
+        {"", 401},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char req[256];
+        snprintf(req, sizeof req, "GET /admin/stats HTTP/1.1\r\nHost: x\r\n%s\r\n", rows[i].auth);
+        h_response *r = expect_status(c, req, rows[i].status);
+        if (rows[i].status == 200)
+            expect_body(r, "{\"success\":true,\"data\":{\"ok\":true}}");
+        else
+            cr_assert(!strncmp(r->body, "{\"success\":false,\"error\":{\"status\":401", 38),
+                      "row %zu: %s", i, r->body);
+        h_response_free(r);
+    }
+    h_close(c);
     stop_ok(s);
 }
 
@@ -435,15 +472,17 @@ Test(http, ten_mib_response_via_libcurl) {
     cr_assert_eq(r.curl_code, 0, "curl code %d", r.curl_code);
     cr_assert_eq(r.status, 200);
     /* 16 items per KiB, each {"i":N,"s":"<42 characters>"} (55 bytes and the
-     * digits of N), with commas between them and brackets around. */
-    size_t want = 2 + 10240 * 16 - 1;
+     * digits of N), with commas between them and brackets around, in the
+     * success envelope {"success":true,"data":...} (24 bytes). */
+    size_t want = 24 + 2 + 10240 * 16 - 1;
     for (long i = 0; i < 10240 * 16; i++) want += 55 + (size_t)snprintf(NULL, 0, "%ld", i);
     cr_assert_eq(r.body_len, want, "body of %zu bytes, want %zu (~10 MiB)", r.body_len, want);
     cr_assert_eq(r.content_length, (int64_t)r.body_len, "Content-Length %lld, received %zu",
                  (long long)r.content_length, r.body_len);
-    cr_assert(!strncmp(r.body, "[{\"i\":0,\"s\":\"", 13), "start: %.40s", r.body);
+    cr_assert(!strncmp(r.body, "{\"success\":true,\"data\":[{\"i\":0,\"s\":\"", 36), "start: %.40s",
+              r.body);
     /* 16 items per KiB: the last one is 10240 * 16 - 1. */
-    const char *tail = "{\"i\":163839,\"s\":\"0123456789abcdef0123456789abcdef0123456789\"}]";
+    const char *tail = "{\"i\":163839,\"s\":\"0123456789abcdef0123456789abcdef0123456789\"}]}";
     size_t tl = strlen(tail);
     cr_assert(r.body_len > tl && !memcmp(r.body + r.body_len - tl, tail, tl), "end: %s",
               r.body + r.body_len - (r.body_len > 80 ? 80 : r.body_len));
@@ -464,7 +503,7 @@ Test(http, ipv6_loopback) {
     cr_assert(strstr(s->banner, want), "banner: %s", s->banner);
     h_conn *c = h_connect6(s->port);
     h_response *r = expect_status(c, "GET /hello/six HTTP/1.1\r\nHost: [::1]\r\n\r\n", 200);
-    expect_body(r, "{\"message\":\"Hello, six!\"}");
+    expect_body(r, "{\"success\":true,\"data\":{\"message\":\"Hello, six!\"}}");
     h_response_free(r);
     h_close(c);
     char url[96];
@@ -472,7 +511,7 @@ Test(http, ipv6_loopback) {
     h_curl_response cr = h_curl_get(url);
     cr_assert_eq(cr.curl_code, 0);
     cr_assert_eq(cr.status, 200);
-    cr_assert_str_eq(cr.body, "{\"q\":\"v6\",\"limit\":10}");
+    cr_assert_str_eq(cr.body, "{\"success\":true,\"data\":{\"q\":\"v6\",\"limit\":10}}");
     h_curl_free(&cr);
     /* Not on IPv4. */
     errno = 0;
@@ -538,14 +577,14 @@ Test(http, two_workers_both_serving) {
         h_response *r = h_read_response(cs[i], false, H_TIMEOUT_MS);
         cr_assert_not_null(r, "connection %d: %s", i, h_last_error());
         char want[64];
-        snprintf(want, sizeof want, "{\"message\":\"Hello, w%d!\"}", i);
+        snprintf(want, sizeof want, "{\"success\":true,\"data\":{\"message\":\"Hello, w%d!\"}}", i);
         cr_assert_str_eq(r->body, want);
         h_response_free(r);
     }
     h_response *r = h_read_response(slow, false, H_TIMEOUT_MS);
     cr_assert_not_null(r, "slow: %s", h_last_error());
     cr_assert_eq(r->status, 200);
-    expect_body(r, "done");
+    expect_body(r, "{\"success\":true,\"data\":{\"slept_ms\":1500}}");
     h_response_free(r);
     cr_assert_gt(quick, 0, "no request was answered while one worker was busy: one worker only?");
     cr_log_info("two workers: %d of %d answered at once", quick, N);

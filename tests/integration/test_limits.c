@@ -2,7 +2,7 @@
  * connections, half-close and backpressure, against the real servers.
  *
  * Every rejected request must get the right status with the JSON error
- * envelope {"error":{"status":N,...}}, "Connection: close", and then the
+ * envelope {"success":false,"error":{"status":N,...}}, "Connection: close", and then the
  * connection closed by the server. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -511,7 +511,8 @@ Test(limits, thousand_concurrent_connections) {
             }
             cr_assert_eq(r->status, 200, "connection %d: status %d", i, r->status);
             char want[64];
-            snprintf(want, sizeof want, "{\"message\":\"Hello, c%d!\"}", i);
+            snprintf(want, sizeof want, "{\"success\":true,\"data\":{\"message\":\"Hello, c%d!\"}}",
+                     i);
             cr_assert_str_eq(r->body, want, "connection %d", i);
             h_response_free(r);
             state[i] = 2;
@@ -540,7 +541,7 @@ Test(limits, half_close_after_request_still_answered) {
         h_response *r = h_read_response(c, false, H_TIMEOUT_MS);
         cr_assert_not_null(r, "round %d: no response after half-close: %s", i, h_last_error());
         cr_assert_eq(r->status, 200);
-        cr_assert_str_eq(r->body, "{\"message\":\"Hello, half!\"}");
+        cr_assert_str_eq(r->body, "{\"success\":true,\"data\":{\"message\":\"Hello, half!\"}}");
         h_response_free(r);
         h_close(c);
     }
@@ -549,7 +550,8 @@ Test(limits, half_close_after_request_still_answered) {
     cr_assert(h_sends(c, "GET /hello/a HTTP/1.1\r\nHost: x\r\n\r\n"
                          "GET /hello/b HTTP/1.1\r\nHost: x\r\n\r\n"));
     cr_assert_eq(shutdown(c->fd, SHUT_WR), 0);
-    const char *want[] = {"{\"message\":\"Hello, a!\"}", "{\"message\":\"Hello, b!\"}"};
+    const char *want[] = {"{\"success\":true,\"data\":{\"message\":\"Hello, a!\"}}",
+                          "{\"success\":true,\"data\":{\"message\":\"Hello, b!\"}}"};
     for (int i = 0; i < 2; i++) {
         h_response *r = h_read_response(c, false, H_TIMEOUT_MS);
         cr_assert_not_null(r, "pipelined %d after half-close: %s", i, h_last_error());
@@ -606,6 +608,7 @@ Test(limits, half_close_then_server_closes) {
  * and a client that does not read for 1 s: the server must stop producing
  * once CHOPIN_MAX_PENDING_OUTPUT (1 MiB) is waiting, so its memory stays
  * bounded; then every response arrives, complete and in order. */
+#define BIG_HEAD "{\"success\":true,\"data\":[{\"i\":0,"
 Test(limits, backpressure_bounds_memory) {
     enum { N = 200 };
     const char *env[] = {"CHOPIN_ACCESS_LOG=0", NULL};
@@ -643,9 +646,9 @@ Test(limits, backpressure_bounds_memory) {
         int kib = 200 + i;
         char tail[128];
         int tl = snprintf(tail, sizeof tail,
-                          "{\"i\":%d,\"s\":\"0123456789abcdef0123456789abcdef0123456789\"}]",
+                          "{\"i\":%d,\"s\":\"0123456789abcdef0123456789abcdef0123456789\"}]}",
                           kib * 16 - 1);
-        cr_assert(r->body_len > (size_t)tl && !memcmp(r->body, "[{\"i\":0,", 8) &&
+        cr_assert(r->body_len > (size_t)tl && !memcmp(r->body, BIG_HEAD, sizeof BIG_HEAD - 1) &&
                       !memcmp(r->body + r->body_len - tl, tail, (size_t)tl),
                   "response %d incomplete or out of order (length %zu)", i, r->body_len);
         h_response_free(r);

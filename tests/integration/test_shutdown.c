@@ -56,7 +56,8 @@ Test(shutdown, in_flight_requests_complete) {
         h_response *r = h_read_response(cs[i], false, 25000);
         cr_assert_not_null(r, "request %d in flight at SIGTERM: %s", i, h_last_error());
         cr_assert_eq(r->status, 200, "request %d: status %d", i, r->status);
-        cr_assert_str_eq(r->body, "done", "request %d", i);
+        cr_assert_str_eq(r->body, "{\"success\":true,\"data\":{\"slept_ms\":800}}", "request %d",
+                         i);
         const char *conn = h_header(r, "Connection");
         if (conn) cr_expect_str_eq(conn, "close");
         h_response_free(r);
@@ -164,7 +165,7 @@ Test(shutdown, idle_closed_and_waiting_handler_finishes_after_sigterm) {
     r = h_read_response(busy, false, H_TIMEOUT_MS);
     cr_assert_not_null(r, "slow request: %s", h_last_error());
     cr_assert_eq(r->status, 200);
-    cr_assert_str_eq(r->body, "done");
+    cr_assert_str_eq(r->body, "{\"success\":true,\"data\":{\"slept_ms\":600}}");
     cr_assert_str_eq(h_header(r, "Connection"), "close");
     h_response_free(r);
     cr_assert(h_wait_close(busy, 2000));

@@ -384,13 +384,13 @@ Test(app, error_envelope) {
     chopin_test_response *r = get("/err");
     cr_assert_eq(r->status, 422);
     expect_header(r, "Content-Type", "application/json");
-    expect_body(r, "{\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\","
+    expect_body(r, "{\"success\":false,\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\","
                    "\"message\":\"name is \\\"required\\\"\"}}");
     chopin_test_response_free(r);
 
     r = get("/conflict"); /* code and message default from the status */
     cr_assert_eq(r->status, 409);
-    expect_body(r, "{\"error\":{\"status\":409,\"code\":\"CONFLICT\",\"message\":\"Conflict\"}}");
+    expect_body(r, "{\"success\":false,\"error\":{\"status\":409,\"code\":\"CONFLICT\",\"message\":\"Conflict\"}}");
     chopin_test_response_free(r);
 }
 
@@ -418,7 +418,7 @@ Test(app, not_found) {
         chopin_test_response *r = get(paths[i]);
         cr_assert_eq(r->status, 404, "%s", paths[i]);
         expect_header(r, "Content-Type", "application/json");
-        expect_body(r, "{\"error\":{\"status\":404,\"code\":\"NOT_FOUND\","
+        expect_body(r, "{\"success\":false,\"error\":{\"status\":404,\"code\":\"NOT_FOUND\","
                        "\"message\":\"no route matches this path\"}}");
         expect_no_header(r, "Allow");
         chopin_test_response_free(r);
@@ -434,7 +434,7 @@ Test(app, method_not_allowed) {
     chopin_test_response *r = request("POST", "/only", NULL, "x", 1);
     cr_assert_eq(r->status, 405);
     expect_allow(r, "GET, HEAD, PUT, OPTIONS");
-    expect_body(r, "{\"error\":{\"status\":405,\"code\":\"METHOD_NOT_ALLOWED\","
+    expect_body(r, "{\"success\":false,\"error\":{\"status\":405,\"code\":\"METHOD_NOT_ALLOWED\","
                    "\"message\":\"this path does not accept this method\"}}");
     chopin_test_response_free(r);
 
@@ -556,7 +556,7 @@ Test(app, handler_without_response_is_500) {
     chopin_test_response *r = get("/silent");
     cr_assert_eq(r->status, 500);
     expect_header(r, "Content-Type", "application/json");
-    expect_body(r, "{\"error\":{\"status\":500,\"code\":\"INTERNAL_ERROR\","
+    expect_body(r, "{\"success\":false,\"error\":{\"status\":500,\"code\":\"INTERNAL_ERROR\","
                    "\"message\":\"the handler sent no response\"}}");
     chopin_test_response_free(r);
 }
@@ -571,7 +571,7 @@ Test(app, invalid_json_is_500) {
         chopin_test_response *r = get(paths[i]);
         cr_assert_eq(r->status, 500, "%s", paths[i]);
         expect_header(r, "Content-Type", "application/json");
-        expect_body(r, "{\"error\":{\"status\":500,\"code\":\"INTERNAL_ERROR\","
+        expect_body(r, "{\"success\":false,\"error\":{\"status\":500,\"code\":\"INTERNAL_ERROR\","
                        "\"message\":\"the handler wrote invalid JSON\"}}");
         chopin_test_response_free(r);
     }
@@ -1143,7 +1143,7 @@ Test(app, request_id_in_error_envelope) {
     chopin_test_response *r = get_h("/missing", h);
     cr_assert_eq(r->status, 404);
     expect_body(r,
-                "{\"error\":{\"status\":404,\"code\":\"NOT_FOUND\",\"message\":\"no route matches "
+                "{\"success\":false,\"error\":{\"status\":404,\"code\":\"NOT_FOUND\",\"message\":\"no route matches "
                 "this path\",\"request_id\":\"req-42\"}}");
     chopin_test_response_free(r);
 }
@@ -1415,7 +1415,7 @@ Test(app, malformed_request_is_400) {
         cr_assert_eq(resp[0].status, 400, "case %zu: %d", i, resp[0].status);
         cr_assert(resp[0].close, "case %zu: 400 closes", i);
         cr_assert(strstr(out, "Content-Type: application/json\r\n"));
-        cr_assert_str_eq(resp[0].body, "{\"error\":{\"status\":400,\"code\":\"BAD_REQUEST\","
+        cr_assert_str_eq(resp[0].body, "{\"success\":false,\"error\":{\"status\":400,\"code\":\"BAD_REQUEST\","
                                        "\"message\":\"malformed HTTP request\"}}");
         free(out);
     }

@@ -545,8 +545,9 @@ static int check_bad(const bad_row *row) {
     }
     const chopin_json_value *root = chopin_json_doc_root(doc);
     const chopin_json_value *e = chopin_json_get(root, "error");
-    EXPECT(root->type == CHOPIN_JSON_OBJECT && root->u.obj.count == 1 && e &&
-               e->type == CHOPIN_JSON_OBJECT,
+    const chopin_json_value *ok = chopin_json_get(root, "success");
+    EXPECT(root->type == CHOPIN_JSON_OBJECT && root->u.obj.count == 2 && ok &&
+               ok->type == CHOPIN_JSON_BOOL && !ok->u.b && e && e->type == CHOPIN_JSON_OBJECT,
            "no error envelope: %s", row->name, r->body);
     if (!e || e->type != CHOPIN_JSON_OBJECT) goto done;
     const chopin_json_value *st = chopin_json_get(e, "status");
@@ -627,55 +628,67 @@ typedef struct {
 
 static const exact_row exact_rows[] = {
     {O, "{}", 422,
-     "{\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":\"the request body has "
+     "{\"success\":false,\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":"
+     "\"the request body has "
      "invalid fields\",\"fields\":[{\"field\":\"title\",\"code\":\"required\",\"message\":\"is "
      "required\"}]}}"},
     {O, "{\"title\":\"\xc3\xa9\xc3\xa9\"}", 422,
-     "{\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":\"the request body has "
+     "{\"success\":false,\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":"
+     "\"the request body has "
      "invalid fields\",\"fields\":[{\"field\":\"title\",\"code\":\"min_length\",\"message\":\"must "
      "be at least 3 characters\"}]}}"},
     {O, "{\"title\":\"Widget\",\"score\":1.5}", 422,
-     "{\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":\"the request body has "
+     "{\"success\":false,\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":"
+     "\"the request body has "
      "invalid fields\",\"fields\":[{\"field\":\"score\",\"code\":\"type\",\"message\":\"must be a "
      "whole number from -2147483648 to 2147483647\"}]}}"},
     {O, "{\"title\":\"Widget\",\"stock\":2147483648}", 422,
-     "{\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":\"the request body has "
+     "{\"success\":false,\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":"
+     "\"the request body has "
      "invalid fields\",\"fields\":[{\"field\":\"stock\",\"code\":\"type\",\"message\":\"must be a "
      "whole number from -2147483648 to 2147483647\"}]}}"},
     {O, "{\"title\":\"Widget\",\"email\":null}", 422,
-     "{\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":\"the request body has "
+     "{\"success\":false,\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":"
+     "\"the request body has "
      "invalid fields\",\"fields\":[{\"field\":\"email\",\"code\":\"null\",\"message\":\"must not "
      "be null\"}]}}"},
     {O, "{\"title\":\"Widget\",\"priority\":\"urgent\"}", 422,
-     "{\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":\"the request body has "
+     "{\"success\":false,\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":"
+     "\"the request body has "
      "invalid fields\",\"fields\":[{\"field\":\"priority\",\"code\":\"one_of\",\"message\":\"must "
      "be one of: low, normal, high\"}]}}"},
     {O, "{\"title\":\"Widget\",\"due\":\"2023-02-29T00:00:00Z\"}", 422,
-     "{\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":\"the request body has "
+     "{\"success\":false,\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":"
+     "\"the request body has "
      "invalid fields\",\"fields\":[{\"field\":\"due\",\"code\":\"format\",\"message\":\"must be an "
      "RFC 3339 date-time, e.g. 2026-11-27T09:04:32Z\"}]}}"},
     {O, "{\"title\":\"Widget\",\"address\":{}}", 422,
-     "{\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":\"the request body has "
+     "{\"success\":false,\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":"
+     "\"the request body has "
      "invalid "
      "fields\",\"fields\":[{\"field\":\"address.city\",\"code\":\"required\",\"message\":\"is "
      "required\"}]}}"},
     {O, "{\"title\":\"Widget\",\"tags\":[\"a\",5]}", 422,
-     "{\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":\"the request body has "
+     "{\"success\":false,\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":"
+     "\"the request body has "
      "invalid fields\",\"fields\":[{\"field\":\"tags[1]\",\"code\":\"type\",\"message\":\"must be "
      "a string\"}]}}"},
     {O, "{\"title\":\"Widget\",\"tags\":[\"a\",\"b\",\"c\",\"d\"]}", 422,
-     "{\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":\"the request body has "
+     "{\"success\":false,\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":"
+     "\"the request body has "
      "invalid fields\",\"fields\":[{\"field\":\"tags\",\"code\":\"max\",\"message\":\"must have at "
      "most 3 items\"}]}}"},
     {O, "{\"title\":\"Widget\",\"items\":[{\"name\":\"bolt\"},{\"qty\":2}]}", 422,
-     "{\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":\"the request body has "
+     "{\"success\":false,\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":"
+     "\"the request body has "
      "invalid "
      "fields\",\"fields\":[{\"field\":\"items[1].name\",\"code\":\"required\",\"message\":\"is "
      "required\"}]}}"},
     {O,
      "{\"active\":\"yes\",\"score\":101,\"title\":\"ab\",\"email\":\"x\",\"priority\":\"urgent\"}",
      422,
-     "{\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":\"the request body has "
+     "{\"success\":false,\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":"
+     "\"the request body has "
      "invalid fields\",\"fields\":[{\"field\":\"active\",\"code\":\"type\",\"message\":\"must be "
      "true or false\"},{\"field\":\"score\",\"code\":\"max\",\"message\":\"must be at most "
      "100\"},{\"field\":\"title\",\"code\":\"min_length\",\"message\":\"must be at least 3 "
@@ -686,7 +699,8 @@ static const exact_row exact_rows[] = {
      "{\"title\":\"Widget\",\"address\":{\"city\":\"Paris\",\"zip\":\"123456\"},\"tags\":[\"ok\",1,"
      "false],\"items\":[{\"qty\":0}]}",
      422,
-     "{\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":\"the request body has "
+     "{\"success\":false,\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":"
+     "\"the request body has "
      "invalid "
      "fields\",\"fields\":[{\"field\":\"address.zip\",\"code\":\"max_length\",\"message\":\"must "
      "be at most 5 characters\"},{\"field\":\"tags[1]\",\"code\":\"type\",\"message\":\"must be a "
@@ -695,25 +709,31 @@ static const exact_row exact_rows[] = {
      "required\"},{\"field\":\"items[0].qty\",\"code\":\"min\",\"message\":\"must be at least "
      "1\"}]}}"},
     {O, "[]", 422,
-     "{\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":\"the request body has "
+     "{\"success\":false,\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":"
+     "\"the request body has "
      "invalid fields\",\"fields\":[{\"field\":\"\",\"code\":\"type\",\"message\":\"must be an "
      "object\"}]}}"},
     {O, "", 400,
-     "{\"error\":{\"status\":400,\"code\":\"INVALID_JSON\",\"message\":\"invalid JSON at byte 0: "
+     "{\"success\":false,\"error\":{\"status\":400,\"code\":\"INVALID_JSON\",\"message\":\"invalid "
+     "JSON at byte 0: "
      "expected a value\"}}"},
     {O, "{\"title\":\"x\",}", 400,
-     "{\"error\":{\"status\":400,\"code\":\"INVALID_JSON\",\"message\":\"invalid JSON at byte 13: "
+     "{\"success\":false,\"error\":{\"status\":400,\"code\":\"INVALID_JSON\",\"message\":\"invalid "
+     "JSON at byte 13: "
      "expected a string key\"}}"},
     {S, "{\"text\":\"hi\",\"extra\":1}", 422,
-     "{\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":\"the request body has "
+     "{\"success\":false,\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":"
+     "\"the request body has "
      "invalid fields\",\"fields\":[{\"field\":\"extra\",\"code\":\"unknown\",\"message\":\"is not "
      "a known field\"}]}}"},
     {O, "{\"score\":500}", 422,
-     "{\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":\"the request body has "
+     "{\"success\":false,\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":"
+     "\"the request body has "
      "invalid fields\",\"fields\":[{\"field\":\"score\",\"code\":\"max\",\"message\":\"must be at "
      "most 100\"},{\"field\":\"title\",\"code\":\"required\",\"message\":\"is required\"}]}}"},
     {O, "{\"title\":\"\xff\"}", 400,
-     "{\"error\":{\"status\":400,\"code\":\"INVALID_JSON\",\"message\":\"invalid JSON at byte 10: "
+     "{\"success\":false,\"error\":{\"status\":400,\"code\":\"INVALID_JSON\",\"message\":\"invalid "
+     "JSON at byte 10: "
      "invalid UTF-8\"}}"},
     {NULL, NULL, 0, NULL},
 };
@@ -987,7 +1007,11 @@ Test(model, good_bodies_round_trip) {
         cr_expect_not_null(out, "%s: output is not JSON: %s", g->name, r->body);
         if (out && r->status == 201) {
             const chopin_model *m = !strcmp(g->route, S) ? &note_model : &order_model;
-            cmp_model(g->name, "", m, chopin_json_doc_root(in), chopin_json_doc_root(out));
+            const chopin_json_value *root = chopin_json_doc_root(out);
+            const chopin_json_value *ok = chopin_json_get(root, "success");
+            cr_expect(ok && ok->type == CHOPIN_JSON_BOOL && ok->u.b, "%s: envelope: %s", g->name,
+                      r->body);
+            cmp_model(g->name, "", m, chopin_json_doc_root(in), chopin_json_get(root, "data"));
             cr_expect_null(strstr(r->body, "s3cret"), "%s: the password leaked: %s", g->name,
                            r->body);
         }
@@ -1043,7 +1067,10 @@ Test(model, good_bodies_exact) {
         const exact_row *x = &exact_good[i];
         chopin_test_response *r = post(x->route, x->body, strlen(x->body));
         cr_expect_eq(r->status, x->status, "%s: status %d", x->body, r->status);
-        cr_expect_str_eq(r->body, x->want, "%s", x->body);
+        /* the rows hold the data; the answer wraps it in the success envelope */
+        char want[1024];
+        snprintf(want, sizeof want, "{\"success\":true,\"data\":%s}", x->want);
+        cr_expect_str_eq(r->body, want, "%s", x->body);
         chopin_test_response_free(r);
     }
 }

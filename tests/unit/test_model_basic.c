@@ -71,10 +71,11 @@ Test(model, good_body_binds_and_encodes) {
                   "\"due\":\"2026-11-27T09:04:32.5+01:00\",\"addr\":{\"city\":\"Paris\",\"zip\":"
                   "\"75001\"},\"tags\":[\"a\",\"b\"],\"level\":\"low\",\"password\":\"secret\"}");
     cr_assert_eq(r->status, 201, "%s", r->body);
-    cr_assert_str_eq(r->body, "{\"id\":7,\"title\":\"milk\",\"done\":true,\"priority\":3,\"email\":"
+    cr_assert_str_eq(r->body, "{\"success\":true,\"data\":{\"id\":7,\"title\":\"milk\",\"done\":"
+                              "true,\"priority\":3,\"email\":"
                               "\"a@b.co\",\"due\":\"2026-11-27T08:04:32.500000Z\",\"addr\":{"
                               "\"city\":\"Paris\",\"zip\":\"75001\"},\"tags\":[\"a\",\"b\"],"
-                              "\"level\":\"low\"}");
+                              "\"level\":\"low\"}}");
     chopin_test_response_free(r);
     r = post(app, "{\"title\":\"x\",\"due\":null}");
     cr_assert_eq(r->status, 201, "%s", r->body);
@@ -94,7 +95,8 @@ Test(model, every_problem_is_listed) {
     cr_assert_eq(r->status, 422);
     cr_assert_str_eq(
         r->body,
-        "{\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":\"the request body "
+        "{\"success\":false,\"error\":{\"status\":422,\"code\":\"VALIDATION_FAILED\",\"message\":"
+        "\"the request body "
         "has invalid fields\",\"fields\":[{\"field\":\"title\",\"code\":\"max_length\",\"message\":"
         "\"must be at most 10 characters\"},{\"field\":\"done\",\"code\":\"type\",\"message\":"
         "\"must be true or false\"},{\"field\":\"priority\",\"code\":\"max\",\"message\":\"must be "
@@ -168,8 +170,10 @@ Test(model, query_and_pagination) {
         const char *body; /* exact, or a fragment when it starts with '~' */
     } cases[] = {
         {"/search?q=chopin+rocks&min_score=3&open=1&tags=a&tags=b", 200,
-         "{\"q\":\"chopin rocks\",\"min_score\":3,\"open\":true,\"tags\":[\"a\",\"b\"]}"},
-        {"/search?q=x", 200, "{\"q\":\"x\",\"min_score\":0,\"open\":false,\"tags\":[]}"},
+         "{\"success\":true,\"data\":{\"q\":\"chopin rocks\",\"min_score\":3,\"open\":true,"
+         "\"tags\":[\"a\",\"b\"]}}"},
+        {"/search?q=x", 200,
+         "{\"success\":true,\"data\":{\"q\":\"x\",\"min_score\":0,\"open\":false,\"tags\":[]}}"},
         {"/search?min_score=-1&open=maybe", 422, "~{\"field\":\"q\",\"code\":\"required\""},
         {"/search?q=x&min_score=-1", 422, "~{\"field\":\"min_score\",\"code\":\"min\""},
         {"/search?q=x&min_score=1.5", 422, "~{\"field\":\"min_score\",\"code\":\"type\""},
@@ -235,8 +239,9 @@ Test(model, form_bodies_bind_like_queries) {
     chopin_test_response *r = chopin_test_request(app, "POST", "/todos", form, good, strlen(good));
     cr_assert_eq(r->status, 201, "%s", r->body);
     cr_assert_str_eq(r->body,
-                     "{\"id\":7,\"title\":\"milk & egg\",\"done\":true,\"priority\":2,"
-                     "\"due\":null,\"addr\":{},\"tags\":[\"a\",\"b\"],\"level\":\"high\"}");
+                     "{\"success\":true,\"data\":{\"id\":7,\"title\":\"milk & egg\",\"done\":"
+                     "true,\"priority\":2,\"due\":null,\"addr\":{},\"tags\":[\"a\",\"b\"],"
+                     "\"level\":\"high\"}}");
     chopin_test_response_free(r);
     const char *bad = "priority=x&level=mid";
     r = chopin_test_request(app, "POST", "/todos", form, bad, strlen(bad));
@@ -245,5 +250,87 @@ Test(model, form_bodies_bind_like_queries) {
     cr_assert(strstr(r->body, "{\"field\":\"priority\",\"code\":\"type\""), "%s", r->body);
     cr_assert(strstr(r->body, "{\"field\":\"level\",\"code\":\"one_of\""), "%s", r->body);
     chopin_test_response_free(r);
+    chopin_app_free(app);
+}
+
+/* A list of 45 tags, served a page at a time. */
+typedef struct {
+    int64_t id;
+    const char *name;
+} tag;
+#define TAG_FIELDS(F) F(tag, id, CHOPIN_INT64, .read_only = true), F(tag, name, CHOPIN_STRING)
+CHOPIN_MODEL(tag, TAG_FIELDS);
+#define TAG_TOTAL 45
+
+static void tags_page(chopin_ctx *c) {
+    chopin_page p;
+    if (!chopin_bind_page(c, &p, 20, 100)) return;
+    size_t count = 0;
+    tag *items = chopin_alloc(c, (size_t)p.limit * sizeof *items);
+    for (int64_t id = p.offset + 1; id <= TAG_TOTAL && (int64_t)count < p.limit; id++) {
+        char name[16];
+        int n = snprintf(name, sizeof name, "tag%lld", (long long)id);
+        items[count++] = (tag){id, chopin_strdup(c, name, (size_t)n)};
+    }
+    chopin_json_page(c, 200, &tag_model, items, count, &p, TAG_TOTAL);
+}
+
+static void tags_all(chopin_ctx *c) {
+    tag items[] = {{1, "a"}, {2, NULL}};
+    chopin_json_models(c, 200, &tag_model, items, chopin_param(c, "n").ptr[0] - '0');
+}
+
+/* chopin_json_data_begin: one value inside the envelope, any type. */
+static void data_scalar(chopin_ctx *c) {
+    chopin_json *j = chopin_json_data_begin(c, 200);
+    chopin_json_int(j, 42);
+    chopin_json_finish(j);
+}
+static void data_missing(chopin_ctx *c) {
+    chopin_json_finish(chopin_json_data_begin(c, 200));
+}
+static void data_unclosed(chopin_ctx *c) {
+    chopin_json *j = chopin_json_data_begin(c, 200);
+    chopin_json_array(j);
+    chopin_json_finish(j);
+}
+
+Test(model, envelopes_for_lists_pages_and_free_data) {
+    chopin_app *app = make_app();
+    chopin_get(app, "/tags", tags_page);
+    chopin_get(app, "/all/:n", tags_all);
+    chopin_get(app, "/scalar", data_scalar);
+    chopin_get(app, "/missing", data_missing);
+    chopin_get(app, "/unclosed", data_unclosed);
+    struct {
+        const char *target;
+        int status;
+        const char *body;
+    } cases[] = {
+        {"/tags?limit=2&offset=3", 200,
+         "{\"success\":true,\"data\":{\"items\":[{\"id\":4,\"name\":\"tag4\"},{\"id\":5,\"name\":"
+         "\"tag5\"}],\"total\":45,\"limit\":2,\"offset\":3}}"},
+        {"/tags?page=3&per_page=20", 200,
+         "{\"success\":true,\"data\":{\"items\":[{\"id\":41,\"name\":\"tag41\"},{\"id\":42,"
+         "\"name\":\"tag42\"},{\"id\":43,\"name\":\"tag43\"},{\"id\":44,\"name\":\"tag44\"},"
+         "{\"id\":45,\"name\":\"tag45\"}],\"total\":45,\"limit\":20,\"offset\":40}}"},
+        {"/tags?offset=100", 200,
+         "{\"success\":true,\"data\":{\"items\":[],\"total\":45,\"limit\":20,\"offset\":100}}"},
+        {"/all/2", 200, "{\"success\":true,\"data\":[{\"id\":1,\"name\":\"a\"},{\"id\":2}]}"},
+        {"/all/0", 200, "{\"success\":true,\"data\":[]}"},
+        {"/scalar", 200, "{\"success\":true,\"data\":42}"},
+        {"/missing", 500,
+         "{\"success\":false,\"error\":{\"status\":500,\"code\":\"INTERNAL_ERROR\",\"message\":"
+         "\"the handler wrote invalid JSON\"}}"},
+        {"/unclosed", 500,
+         "{\"success\":false,\"error\":{\"status\":500,\"code\":\"INTERNAL_ERROR\",\"message\":"
+         "\"the handler wrote invalid JSON\"}}"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        chopin_test_response *r = chopin_test_request(app, "GET", cases[i].target, NULL, NULL, 0);
+        cr_expect_eq(r->status, cases[i].status, "%s: %d %s", cases[i].target, r->status, r->body);
+        cr_expect_str_eq(r->body, cases[i].body, "%s", cases[i].target);
+        chopin_test_response_free(r);
+    }
     chopin_app_free(app);
 }
