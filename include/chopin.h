@@ -10,6 +10,7 @@
 #include "chopin/json_read.h"
 #include "chopin/model.h"
 #include "chopin/app.h"
+#include "chopin/db.h"
 #include "chopin/middleware.h"
 #include "chopin/testing.h"
 

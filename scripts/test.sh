@@ -5,6 +5,8 @@
 #   3. clang, ASan + UBSan: build, the same tests
 #   4. install into a temporary prefix; build a program against it with
 #      pkg-config and another with CMake find_package, and run both
+#   (2 and 3 run the database suites on SQLite and on a PostgreSQL server
+#    started in a temporary directory for the run, scripts/pg-server.sh)
 #   5. libFuzzer targets, each for FUZZ_SECONDS (default 30) on its seed corpus
 # Environment: JOBS (default nproc), FUZZ_SECONDS, SKIP_FUZZ=1, SKIP_ASAN=1.
 set -uo pipefail
@@ -39,6 +41,16 @@ build_and_test() { # NAME CC BUILD_TYPE EXTRA_CMAKE_ARGS...
   (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 300)
   record "$name tests" $?
 }
+
+step "services: a temporary PostgreSQL"
+if pg_env=$(scripts/pg-server.sh start); then
+  eval "$pg_env"
+  trap 'scripts/pg-server.sh stop "$CHOPIN_PG_DIR"' EXIT
+  echo "PostgreSQL on port $CHOPIN_PG_PORT ($CHOPIN_PG_DIR)"
+  record "postgres start" 0
+else
+  record "postgres start" 1
+fi
 
 mkdir -p build
 build_and_test gcc gcc Release

@@ -39,6 +39,10 @@ typedef struct {
     size_t stack_size;         /* CHOPIN_STACK_SIZE, 256 KiB per handler coroutine */
     int offload_threads;       /* CHOPIN_OFFLOAD_THREADS, 0 = one per core */
     bool access_log;           /* CHOPIN_ACCESS_LOG, on in standard mode */
+    char database_url[1024];   /* DATABASE_URL, sqlite://chopin.db (see chopin/db.h) */
+    int database_pool_size;    /* DATABASE_POOL_SIZE, 4 PostgreSQL connections per worker */
+    int database_busy_timeout_ms;    /* DATABASE_BUSY_TIMEOUT, 5 s: SQLite lock wait -> 503 */
+    int database_connect_timeout_ms; /* DATABASE_CONNECT_TIMEOUT, 5 s */
 } chopin_config;
 
 /* Reads the environment, then a .env file in the working directory (the

@@ -19,12 +19,24 @@ chopin_app *chopin_app_new_with(const chopin_config *cfg) {
     chopin_app *app = calloc(1, sizeof *app);
     if (!app) return NULL;
     app->cfg = *cfg;
+    char err[256];
+    app->db = db_open(&app->cfg, err, sizeof err);
+    if (!app->db) {
+        fprintf(stderr, "chopin: %s\n", err);
+        free(app);
+        return NULL;
+    }
     app->router = router_new();
     if (!app->router) {
+        db_close(app->db);
         free(app);
         return NULL;
     }
     return app;
+}
+
+chopin_db *chopin_app_db(chopin_app *app) {
+    return app->db;
 }
 
 chopin_app *chopin_app_new(void) {
@@ -68,6 +80,7 @@ void chopin_app_free(chopin_app *app) {
     free(app->mw.items);
     free(app->app_chain.items);
     router_free(app->router);
+    db_close(app->db); /* after the workers: their connections went with them */
     free(app);
 }
 
@@ -201,8 +214,12 @@ static void run_chain(chopin_ctx *c, const mw_list *chain, void (*fn)(chopin_ctx
     }
 }
 
+/* The handler, then its database session's end: an open transaction rolled
+ * back and a failure it left unanswered answered, before the route's
+ * after-middleware sees the status. */
 static void call_handler(chopin_ctx *c, void *arg) {
     ((route_entry *)arg)->handler(c);
+    if (c->db_session) db_request_end(c);
 }
 
 static void set_allow(chopin_ctx *c, unsigned allow) {
@@ -228,7 +245,7 @@ static void route_request(chopin_ctx *c, void *arg) {
         if (r->chain.count)
             run_chain(c, &r->chain, call_handler, r);
         else
-            r->handler(c);
+            call_handler(c, r);
         return;
     }
     if (req->method == CHOPIN_OPTIONS && (c->match.allow || chopin_str_eq(req->path, "*"))) {
@@ -246,10 +263,12 @@ static void route_request(chopin_ctx *c, void *arg) {
 
 void app_handle(chopin_ctx *c, void *arg) {
     chopin_app *app = arg;
+    c->db = app->db;
     if (app->app_chain.count)
         run_chain(c, &app->app_chain, route_request, app);
     else
         route_request(c, app);
+    if (c->db_session) db_request_end(c); /* middleware used the database too */
 }
 
 /* --- Serving -------------------------------------------------------------------- */

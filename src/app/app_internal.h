@@ -3,6 +3,7 @@
 #ifndef CHOPIN_APP_INTERNAL_H
 #define CHOPIN_APP_INTERNAL_H
 
+#include "../db/db_internal.h"
 #include "../engine/engine.h"
 
 typedef struct {
@@ -40,6 +41,7 @@ struct chopin_app {
     bool running;
     worker *test_worker; /* the in-process test client's worker, made on first use */
     server test_srv;     /* its server: the same config and handler, no sockets */
+    chopin_db *db;       /* DATABASE_URL, connected lazily per worker */
 };
 
 /* Composes middleware chains once; later calls do nothing. Returns -1 if the

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
-typedef enum { K_HOST, K_INT, K_SIZE, K_MS, K_MODE, K_BOOL } setting_kind;
+typedef enum { K_HOST, K_INT, K_SIZE, K_MS, K_MODE, K_BOOL, K_TEXT } setting_kind;
 
 typedef struct {
     const char *env;
@@ -47,6 +47,10 @@ static const setting settings[] = {
     {"CHOPIN_REQUEST_TIMEOUT", K_MS, OFF(request_timeout_ms), 1, 86400000},
     {"CHOPIN_STACK_SIZE", K_SIZE, OFF(stack_size), 16 * 1024, 64LL << 20},
     {"CHOPIN_OFFLOAD_THREADS", K_INT, OFF(offload_threads), 0, 1024},
+    {"DATABASE_URL", K_TEXT, OFF(database_url), 1, sizeof(((chopin_config *)0)->database_url) - 1},
+    {"DATABASE_POOL_SIZE", K_INT, OFF(database_pool_size), 1, 1000},
+    {"DATABASE_BUSY_TIMEOUT", K_MS, OFF(database_busy_timeout_ms), 0, 3600000},
+    {"DATABASE_CONNECT_TIMEOUT", K_MS, OFF(database_connect_timeout_ms), 100, 600000},
 };
 
 /* AddressSanitizer's redzones make frames several times larger: the same
@@ -79,6 +83,10 @@ void chopin_config_defaults(chopin_config *cfg) {
     cfg->request_timeout_ms = 30000;
     cfg->stack_size = DEFAULT_STACK_SIZE;
     cfg->offload_threads = 0;
+    strcpy(cfg->database_url, "sqlite://chopin.db");
+    cfg->database_pool_size = 4;
+    cfg->database_busy_timeout_ms = 5000;
+    cfg->database_connect_timeout_ms = 5000;
 }
 
 /* A number with an optional unit; mult_units maps suffixes to multipliers. */
@@ -119,6 +127,9 @@ static const char *expectation(const setting *s, char *buf, size_t len) {
         return "a host name or IP address (at most 255 bytes)";
     case K_MODE:
         return "'standard' or 'performance'";
+    case K_TEXT:
+        snprintf(buf, len, "text of %lld to %lld bytes", s->min, s->max);
+        return buf;
     case K_BOOL:
         return "true/false, on/off, yes/no or 1/0";
     case K_SIZE:
@@ -141,6 +152,10 @@ static int apply(chopin_config *cfg, const setting *s, const char *value) {
     case K_HOST:
         if (!*value || strlen(value) >= sizeof cfg->host) return -1;
         strcpy(cfg->host, value);
+        return 0;
+    case K_TEXT:
+        if (strlen(value) < (size_t)s->min || strlen(value) > (size_t)s->max) return -1;
+        strcpy(field, value);
         return 0;
     case K_MODE:
         if (!strcmp(value, "standard"))

@@ -40,6 +40,7 @@ void ctx_init(chopin_ctx *c, chopin_arena *arena, chopin_buf_pool *pool, const c
     c->request_id = CHOPIN_STR_NULL;
     c->user = NULL;
     c->body_buf.len = 0;
+    c->db_session = NULL;
 }
 
 void ctx_finish(chopin_ctx *c) {

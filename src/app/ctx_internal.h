@@ -51,6 +51,12 @@ struct chopin_ctx {
     chopin_str request_id;
     void *user;
     void *task; /* the engine's task this request runs in */
+
+    /* The database (db module): the app's, this request's session, and the
+     * backend state of a detached context (chopin_ctx_new). */
+    struct chopin_db *db;
+    struct db_session *db_session;
+    void *db_detached;
 };
 
 /* Resets c for a new request on the given worker resources. */
@@ -59,8 +65,8 @@ void ctx_init(chopin_ctx *c, chopin_arena *arena, chopin_buf_pool *pool, const c
  * returns the count. The query string and form bodies share it. */
 size_t ctx_parse_pairs(chopin_ctx *c, chopin_str text, query_param **out);
 
-/* Starts the one error envelope, {"error":{"status","code","message",
- * "request_id"?, leaving the inner object open for more members (422 adds
+/* Starts the one error envelope, {"success":false,"error":{"status","code",
+ * "message","request_id"?, leaving the inner object open for more members (422 adds
  * "fields"); close it with two chopin_json_end and chopin_json_finish. */
 chopin_json *ctx_error_open(chopin_ctx *c, int status, const char *code, const char *message);
 

@@ -29,7 +29,28 @@ typedef struct offload_pool offload_pool;
 
 /* What an epoll event's data.ptr points to: every such object starts with
  * an int holding one of these. */
-enum { EV_CONN = 1, EV_TASK = 2 };
+enum { EV_CONN = 1, EV_TASK = 2, EV_WATCH = 3 };
+
+/* A file descriptor watched by the loop itself rather than by one task: a
+ * database connection shared by the requests of a worker. ready runs on the
+ * loop (not in a coroutine) with the epoll events. */
+typedef struct loop_watch loop_watch;
+struct loop_watch {
+    int ev_kind; /* EV_WATCH */
+    int fd;
+    uint32_t events; /* registered events; 0 when not registered */
+    void (*ready)(worker *w, loop_watch *lw, uint32_t events);
+};
+
+/* Something a worker owns for a module above the engine (a database
+ * connection pool), found by key, destroyed with the worker. */
+typedef struct worker_local worker_local;
+struct worker_local {
+    const void *key;
+    void *value;
+    void (*destroy)(void *value);
+    worker_local *next;
+};
 
 /* A one-shot timer in a worker's heap (timer.c). */
 typedef struct chopin_timer chopin_timer;
@@ -52,7 +73,7 @@ int64_t timer_next(const timer_heap *h); /* -1 when empty */
 void timer_heap_destroy(timer_heap *h);
 
 /* What a handler's coroutine is waiting for. */
-typedef enum { WAIT_NONE, WAIT_SLEEP, WAIT_FD, WAIT_OFFLOAD } wait_kind;
+typedef enum { WAIT_NONE, WAIT_SLEEP, WAIT_FD, WAIT_OFFLOAD, WAIT_PARK } wait_kind;
 
 typedef struct offload_job offload_job;
 struct offload_job {
@@ -86,6 +107,12 @@ struct task {
     bool cancelled; /* client gone: waits fail with ECANCELED */
     bool timed_out; /* deadline passed: waits fail with ETIMEDOUT */
     offload_job job;
+    /* WAIT_PARK: called when the request ends (ECANCELED, ETIMEDOUT) before
+     * task_unpark, so that whoever would unpark the task forgets it. */
+    void (*park_abandon)(void *arg);
+    void *park_arg;
+    task *next_ready; /* in the worker's ready list, after task_unpark */
+    bool ready;
     task *next_free;
 };
 
@@ -178,6 +205,8 @@ struct worker {
     pthread_mutex_t done_mu;
     offload_job *done_jobs;
     size_t offload_pending; /* jobs out in the pool; the worker waits for them before exiting */
+    task *ready_head, *ready_tail; /* unparked tasks, resumed at the end of the round */
+    worker_local *locals;
 };
 
 struct server {
@@ -232,6 +261,17 @@ void task_cancel(worker *w, task *t);
 void task_fd_ready(worker *w, task *t, uint32_t events);
 void task_offload_done(worker *w, offload_job *job);
 void task_pool_destroy(worker *w);
+/* The task a request runs in, NULL outside the engine (a detached context). */
+task *ctx_task(chopin_ctx *c);
+/* Suspends the handler until task_unpark(t, result). Returns result, or -1
+ * with errno ECANCELED / ETIMEDOUT when the request ends first (abandon(arg)
+ * has then been called). */
+int task_park(task *t, void (*abandon)(void *arg), void *arg);
+/* Makes a parked task ready; it resumes at the end of the loop's round, never
+ * inside the caller (who may be a loop callback or another task). */
+void task_unpark(task *t, int result);
+/* Resumes the tasks made ready; worker_poll calls it after every round. */
+void task_run_ready(worker *w);
 
 /* --- offload.c --- */
 offload_pool *offload_pool_new(int threads);
@@ -244,6 +284,13 @@ int conn_task_done(conn *c, task *t);
 
 /* --- worker.c, continued --- */
 void worker_close_conn(worker *w, conn *c);
+/* Registers lw->fd for events (0: unregisters). Returns 0 or -1 with errno. */
+int worker_watch(worker *w, loop_watch *lw, uint32_t events);
+/* The value a module keeps in this worker under key, made by make(arg) on
+ * first use (a NULL from make is returned and not kept) and destroyed with
+ * the worker. */
+void *worker_local_get(worker *w, const void *key, void *(*make)(void *arg), void *arg,
+                       void (*destroy)(void *value));
 /* One round of the loop: wait up to max_ms, handle events, timers, deferred work. */
 void worker_poll(worker *w, int max_ms);
 

@@ -231,9 +231,10 @@ int response_serialize(worker *w, conn *c, chopin_ctx *ctx, bool head_only, bool
 
 int response_error(worker *w, conn *c, int status, bool close) {
     char body[256];
-    int n = snprintf(body, sizeof body,
-                     "{\"success\":false,\"error\":{\"status\":%d,\"code\":\"%s\",\"message\":\"%s\"}}", status,
-                     status_code_word(status), engine_error_message(status));
+    int n =
+        snprintf(body, sizeof body,
+                 "{\"success\":false,\"error\":{\"status\":%d,\"code\":\"%s\",\"message\":\"%s\"}}",
+                 status, status_code_word(status), engine_error_message(status));
     if (buf_reserve(&w->pool, &c->out, 512 + w->date_len)) return -1;
     char *start = c->out.data + c->out.len, *p = start;
     p = put_status_line(p, status);

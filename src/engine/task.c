@@ -187,6 +187,11 @@ static void interrupt(worker *w, task *t, int err) {
         timer_cancel(&w->timers, &t->wait_timer);
         wake(w, t, -1, err);
         break;
+    case WAIT_PARK:
+        if (t->ready) break; /* already unparked: it resumes with its result */
+        t->park_abandon(t->park_arg);
+        wake(w, t, -1, err);
+        break;
     default:
         break;
     }
@@ -260,6 +265,45 @@ static int suspend(task *t, wait_kind kind) {
     t->waiting = WAIT_NONE;
     if (t->wait_result < 0) errno = t->wait_errno;
     return t->wait_result;
+}
+
+task *ctx_task(chopin_ctx *c) {
+    return c->task;
+}
+
+int task_park(task *t, void (*abandon)(void *arg), void *arg) {
+    if (t->cancelled || t->timed_out) {
+        errno = t->cancelled ? ECANCELED : ETIMEDOUT;
+        abandon(arg);
+        return -1;
+    }
+    t->park_abandon = abandon;
+    t->park_arg = arg;
+    return suspend(t, WAIT_PARK);
+}
+
+void task_unpark(task *t, int result) {
+    if (t->waiting != WAIT_PARK || t->ready) return;
+    worker *w = t->w;
+    t->ready = true;
+    t->wait_result = result;
+    t->wait_errno = 0;
+    t->next_ready = NULL;
+    if (w->ready_tail)
+        w->ready_tail->next_ready = t;
+    else
+        w->ready_head = t;
+    w->ready_tail = t;
+}
+
+void task_run_ready(worker *w) {
+    while (w->ready_head) {
+        task *t = w->ready_head;
+        w->ready_head = t->next_ready;
+        if (!w->ready_head) w->ready_tail = NULL;
+        t->ready = false;
+        resume(w, t);
+    }
 }
 
 int chopin_sleep(chopin_ctx *c, int64_t ms) {

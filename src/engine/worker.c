@@ -24,7 +24,8 @@ static char listen_tag, wake_tag;
 
 /* Sent as is when a worker is at its connection limit. */
 #define BUSY_BODY                                                                                  \
-    "{\"success\":false,\"error\":{\"status\":503,\"code\":\"UNAVAILABLE\",\"message\":\"the server is at its "      \
+    "{\"success\":false,\"error\":{\"status\":503,\"code\":\"UNAVAILABLE\",\"message\":\"the "     \
+    "server is at its "                                                                            \
     "connection limit\"}}"
 static const char busy_body[] = BUSY_BODY;
 static const char busy_head[] = "HTTP/1.1 503 Service Unavailable\r\nServer: chopin\r\n"
@@ -60,6 +61,12 @@ int worker_init(worker *w, server *s, int id) {
 }
 
 void worker_destroy(worker *w) {
+    while (w->locals) {
+        worker_local *l = w->locals;
+        w->locals = l->next;
+        if (l->destroy) l->destroy(l->value);
+        free(l);
+    }
     while (w->free_conns) {
         conn *c = w->free_conns;
         w->free_conns = c->next_free;
@@ -340,8 +347,33 @@ static void run_timers(worker *w) {
     while ((t = timer_pop_expired(&w->timers, w->now_ms))) t->fire(w, t);
 }
 
+int worker_watch(worker *w, loop_watch *lw, uint32_t events) {
+    if (events == lw->events) return 0;
+    struct epoll_event ev = {.events = events, .data.ptr = lw};
+    int op = !events ? EPOLL_CTL_DEL : lw->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (epoll_ctl(w->epfd, op, lw->fd, &ev) && op != EPOLL_CTL_DEL) return -1;
+    lw->events = events;
+    return 0;
+}
+
+void *worker_local_get(worker *w, const void *key, void *(*make)(void *arg), void *arg,
+                       void (*destroy)(void *value)) {
+    for (worker_local *l = w->locals; l; l = l->next)
+        if (l->key == key) return l->value;
+    worker_local *l = malloc(sizeof *l);
+    if (!l) return NULL;
+    void *value = make(arg);
+    if (!value) {
+        free(l);
+        return NULL;
+    }
+    *l = (worker_local){key, value, destroy, w->locals};
+    w->locals = l;
+    return value;
+}
+
 static int poll_wait_ms(worker *w, int max_ms) {
-    if (w->deferred) return 0;
+    if (w->deferred || w->ready_head) return 0;
     int wait = next_wait_ms(w);
     int64_t next_timer = timer_next(&w->timers);
     if (next_timer >= 0) {
@@ -368,12 +400,17 @@ void worker_poll(worker *w, int max_ms) {
             if (atomic_load(&w->srv->stopping)) begin_stop(w);
         } else if (*(int *)tag == EV_TASK) {
             task_fd_ready(w, tag, events[i].events);
+        } else if (*(int *)tag == EV_WATCH) {
+            loop_watch *lw = tag;
+            lw->ready(w, lw, events[i].events);
         } else {
             on_conn_event(w, tag, events[i].events);
         }
     }
+    task_run_ready(w);
     w->now_ms = chopin_now_ms();
     run_timers(w);
+    task_run_ready(w);
     run_deferred(w);
     expire(w);
     recycle_closed(w);
