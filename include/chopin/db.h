@@ -93,6 +93,14 @@ chopin_rows *chopin_db_query(chopin_ctx *c, const char *sql, size_t nargs, const
     chopin_db_query((c), (sql), sizeof((chopin_arg[]){{0}, __VA_ARGS__}) / sizeof(chopin_arg) - 1, \
                     (const chopin_arg[]){{0}, __VA_ARGS__} + 1)
 
+/* The same statement n times, the i-th time with args[i * nargs] ..
+ * args[i * nargs + nargs - 1]: on PostgreSQL all n are sent at once and
+ * share one round trip. Returns n result sets (an array in the request
+ * arena), or NULL when any failed. For TechEmpower's /queries, or loading
+ * several rows by key. */
+chopin_rows **chopin_db_query_each(chopin_ctx *c, const char *sql, size_t n, size_t nargs,
+                                   const chopin_arg *args);
+
 size_t chopin_rows_count(const chopin_rows *r);
 size_t chopin_rows_columns(const chopin_rows *r);
 const char *chopin_rows_name(const chopin_rows *r, size_t col);

@@ -266,15 +266,34 @@ chopin_rows *chopin_db_query(chopin_ctx *c, const char *sql, size_t nargs, const
                 "a statement inside a failed transaction: roll it back first");
         return NULL;
     }
-    if (s->db->backend->query(s, s->state, sql, nargs, args, &rows)) return NULL;
+    if (s->db->backend->query(s, s->state, sql, 1, nargs, args, &rows)) return NULL;
     return rows;
+}
+
+chopin_rows **chopin_db_query_each(chopin_ctx *c, const char *sql, size_t n, size_t nargs,
+                                   const chopin_arg *args) {
+    db_session *s = db_session_of(c);
+    if (!s) return NULL;
+    chopin_rows **out = chopin_alloc(c, (n ? n : 1) * sizeof *out);
+    if (!out) {
+        db_fail(s, CHOPIN_DB_FAILED, "53200", NULL, "out of memory");
+        return NULL;
+    }
+    if (n == 0) return out;
+    if (s->tx_broken) {
+        db_fail(s, CHOPIN_DB_MISUSE, "25P02", NULL,
+                "a statement inside a failed transaction: roll it back first");
+        return NULL;
+    }
+    if (s->db->backend->query(s, s->state, sql, n, nargs, args, out)) return NULL;
+    return out;
 }
 
 /* --- Transactions ----------------------------------------------------------------- */
 
 static int run(db_session *s, const char *sql) {
     chopin_rows *ignored;
-    return s->db->backend->query(s, s->state, sql, 0, NULL, &ignored);
+    return s->db->backend->query(s, s->state, sql, 1, 0, NULL, &ignored);
 }
 
 int chopin_db_begin(chopin_ctx *c) {

@@ -23,10 +23,11 @@ typedef struct db_session db_session;
 typedef struct {
     void *(*worker_new)(chopin_db *db);
     void (*worker_free)(void *state);
-    /* Runs sql for s on a connection of state: the pinned one when s holds a
-     * transaction. *out gets the rows (in s's arena). 0, or -1 with s->err. */
-    int (*query)(db_session *s, void *state, const char *sql, size_t nargs, const chopin_arg *args,
-                 chopin_rows **out);
+    /* Runs sql n times for s, with args[i * nargs ...] the i-th time, on one
+     * connection of state (the pinned one when s holds a transaction);
+     * out[i] gets the i-th rows (in s's arena). 0, or -1 with s->err. */
+    int (*query)(db_session *s, void *state, const char *sql, size_t n, size_t nargs,
+                 const chopin_arg *args, chopin_rows **out);
     /* Gives s a connection of its own until unpin (transactions). 0 or -1. */
     int (*pin)(db_session *s, void *state);
     /* Ends the pin, rolling back first when asked (an abandoned transaction). */

@@ -33,7 +33,8 @@ struct pg_pending {
     int units, unit;
     stmt_slot *parse_slot; /* the statement this group prepares, if any */
     PGresult *result;
-    bool lost; /* the connection failed before the answer */
+    bool lost;   /* the connection failed before the answer */
+    bool notify; /* its request is parked waiting for this very group */
     pg_pending *next;
 };
 
@@ -95,12 +96,13 @@ static void pending_finish(pg_conn *pc, pg_pending *p) {
         pending_free(pc->pw, p);
         return;
     }
-    if (p->s->t) task_unpark(p->s->t, 0);
+    if (p->notify && p->s->t) task_unpark(p->s->t, 0);
 }
 
 static void abandon_pending(void *arg) {
     pg_pending *p = arg;
     p->s = NULL; /* the group stays queued: its answer will be read and dropped */
+    p->notify = false;
 }
 
 /* --- Connections ------------------------------------------------------------------- */
@@ -500,8 +502,10 @@ lost_early:
 static int wait_answer(db_session *s, pg_conn *pc, pg_pending *p) {
     if (s->t) {
         if (p->done) return 0;
-        if (task_park(s->t, abandon_pending, p) < 0)
-            return db_fail(s, CHOPIN_DB_CANCELLED, "57014", NULL, "request ended");
+        p->notify = true;
+        int rc = task_park(s->t, abandon_pending, p);
+        p->notify = false;
+        if (rc < 0) return db_fail(s, CHOPIN_DB_CANCELLED, "57014", NULL, "request ended");
         return 0;
     }
     while (!p->done) {
@@ -594,32 +598,64 @@ static chopin_rows *rows_from(db_session *s, const PGresult *r) {
     return rows;
 }
 
-static int pg_query(db_session *s, void *state, const char *sql, size_t nargs,
-                    const chopin_arg *args, chopin_rows **out) {
-    pg_worker *pw = worker_of(s, state);
-    *out = NULL;
-    if (nargs > 65535) return db_fail(s, CHOPIN_DB_MISUSE, "54023", NULL, "too many arguments");
-    const char **values = nargs ? chopin_alloc(s->c, nargs * sizeof *values) : NULL;
-    if (nargs && !values) return db_fail(s, CHOPIN_DB_FAILED, "53200", NULL, "out of memory");
-    if (param_values(s, nargs, args, values)) return -1;
-    pg_conn *pc;
-    if (get_conn(s, pw, &pc)) return -1;
-    pg_pending *p = send_query(s, pc, sql, nargs, values);
-    if (!p) return -1;
-    if (wait_answer(s, pc, p)) return -1;
-    int rc = 0;
-    if (p->lost || !p->result) {
-        rc = db_fail(s, CHOPIN_DB_UNAVAILABLE, "08006", NULL, "connection to PostgreSQL lost");
-    } else {
-        ExecStatusType st = PQresultStatus(p->result);
-        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-            *out = rows_from(s, p->result);
-            if (!*out) rc = -1;
+/* Groups from..n-1 will not be read by their request: a finished one is
+ * freed now, a queued one when its answer arrives. */
+static void drop_pending(pg_worker *pw, pg_pending **ps, size_t from, size_t n) {
+    for (size_t i = from; i < n; i++) {
+        if (!ps[i]) continue;
+        if (ps[i]->done) {
+            pending_free(pw, ps[i]);
         } else {
-            rc = fail_from(s, p->result);
+            ps[i]->s = NULL;
+            ps[i]->notify = false;
         }
     }
-    pending_free(pw, p);
+}
+
+/* The answer of one finished group, as rows or as s's error. */
+static chopin_rows *answer_of(db_session *s, pg_pending *p) {
+    if (p->lost || !p->result) {
+        db_fail(s, CHOPIN_DB_UNAVAILABLE, "08006", NULL, "connection to PostgreSQL lost");
+        return NULL;
+    }
+    ExecStatusType st = PQresultStatus(p->result);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return rows_from(s, p->result);
+    fail_from(s, p->result);
+    return NULL;
+}
+
+/* n executions of sql, queued back to back on one connection: one round
+ * trip for all of them. */
+static int pg_query(db_session *s, void *state, const char *sql, size_t n, size_t nargs,
+                    const chopin_arg *args, chopin_rows **out) {
+    pg_worker *pw = worker_of(s, state);
+    if (nargs > 65535) return db_fail(s, CHOPIN_DB_MISUSE, "54023", NULL, "too many arguments");
+    size_t nvalues = n * nargs;
+    const char **values = nvalues ? chopin_alloc(s->c, nvalues * sizeof *values) : NULL;
+    pg_pending **ps = chopin_alloc(s->c, n * sizeof *ps);
+    if ((nvalues && !values) || !ps)
+        return db_fail(s, CHOPIN_DB_FAILED, "53200", NULL, "out of memory");
+    if (param_values(s, nvalues, args, values)) return -1;
+    pg_conn *pc;
+    if (get_conn(s, pw, &pc)) return -1;
+    for (size_t i = 0; i < n; i++) {
+        ps[i] = send_query(s, pc, sql, nargs, values + i * nargs);
+        if (!ps[i]) {
+            drop_pending(pw, ps, 0, i);
+            return -1;
+        }
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!rc && wait_answer(s, pc, ps[i])) rc = -1;
+        if (rc) {
+            drop_pending(pw, ps, i, n);
+            break;
+        }
+        out[i] = answer_of(s, ps[i]);
+        if (!out[i]) rc = -1;
+        pending_free(pw, ps[i]);
+    }
     return rc;
 }
 
@@ -645,7 +681,7 @@ static void pg_unpin(db_session *s, void *state, bool rollback) {
         db_session detached = *s;
         detached.t = NULL;
         pg_pending *p = send_query(&detached, pc, "ROLLBACK", 0, NULL);
-        if (p) p->s = NULL;
+        if (p) drop_pending(pw, &p, 0, 1);
     }
     pc->pinned_by = NULL;
     s->pinned = NULL;

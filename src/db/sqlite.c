@@ -319,17 +319,15 @@ static int run_statement(db_session *s, lite_worker *lw, sqlite3_stmt *st, size_
     return failed;
 }
 
-static int lite_query(db_session *s, void *state, const char *sql, size_t nargs,
+static int lite_query(db_session *s, void *state, const char *sql, size_t n, size_t nargs,
                       const chopin_arg *args, chopin_rows **out) {
     lite_worker *lw = state;
-    *out = NULL;
     if (acquire(s, lw)) return -1;
     int rc = ensure_open(s, lw);
     sqlite3_stmt *st = rc ? NULL : prepare(s, lw, sql);
-    if (st)
-        rc = run_statement(s, lw, st, nargs, args, out);
-    else
-        rc = -1;
+    if (!st) rc = -1;
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = run_statement(s, lw, st, nargs, args + i * nargs, &out[i]);
     if (!lw->pinned) release(lw);
     return rc;
 }

@@ -490,3 +490,37 @@ Test(db, concurrent_requests_on_one_worker) {
     chopin_app_wait(app);
     chopin_app_free(app);
 }
+
+/* --- Several executions at once ------------------------------------------------------------------
+ */
+
+Test(db, query_each_runs_one_statement_many_times) {
+    chopin_app *app = make_app(1);
+    setup_items(app);
+    chopin_ctx *c = chopin_ctx_new(app);
+    enum { N = 50 };
+    chopin_arg args[N * 2];
+    char names[N][16];
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "n%02d", i);
+        args[2 * i] = chopin_arg_text(names[i]);
+        args[2 * i + 1] = chopin_arg_int(i);
+    }
+    chopin_rows **r = chopin_db_query_each(
+        c, "INSERT INTO items (name, qty) VALUES ($1, $2) RETURNING qty", N, 2, args);
+    cr_assert_not_null(r, "%s", chopin_db_last_error(c)->detail);
+    for (int i = 0; i < N; i++) cr_assert_eq(chopin_rows_int(r[i], 0, 0), i);
+    chopin_arg ids[N];
+    for (int i = 0; i < N; i++) ids[i] = chopin_arg_text(names[N - 1 - i]);
+    r = chopin_db_query_each(c, "SELECT qty FROM items WHERE name = $1", N, 1, ids);
+    cr_assert_not_null(r);
+    for (int i = 0; i < N; i++) cr_assert_eq(chopin_rows_int(r[i], 0, 0), N - 1 - i);
+    /* one failure fails the call, and says which */
+    ids[7] = chopin_arg_text("n03");
+    r = chopin_db_query_each(c, "INSERT INTO items (name, qty) VALUES ($1, 1)", 1, 1, &ids[7]);
+    cr_assert_null(r);
+    cr_assert_eq(chopin_db_last_error(c)->status, CHOPIN_DB_CONFLICT);
+    cr_assert_not_null(chopin_db_query_each(c, "SELECT 1", 0, 0, NULL), "n = 0 is nothing to do");
+    chopin_ctx_free(c);
+    chopin_app_free(app);
+}
