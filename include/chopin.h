@@ -11,6 +11,7 @@
 #include "chopin/model.h"
 #include "chopin/app.h"
 #include "chopin/db.h"
+#include "chopin/orm.h"
 #include "chopin/middleware.h"
 #include "chopin/testing.h"
 

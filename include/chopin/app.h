@@ -20,27 +20,27 @@ typedef enum { CHOPIN_MODE_STANDARD, CHOPIN_MODE_PERFORMANCE } chopin_server_mod
 /* Every setting, with its environment variable. docs/configuration.md is the
  * table of defaults. Sizes in bytes, times in milliseconds. */
 typedef struct {
-    char host[256];            /* SERVER_HOST, 127.0.0.1 */
-    int port;                  /* SERVER_PORT, 3000; 0 picks a free port */
-    chopin_server_mode mode;   /* SERVER_MODE, standard | performance */
-    int workers;               /* CHOPIN_WORKERS, 0 = one per core */
-    int max_connections;       /* CHOPIN_MAX_CONNECTIONS, 10000 */
-    size_t max_request_line;   /* CHOPIN_MAX_REQUEST_LINE, 8 KiB -> 414 */
-    size_t max_header_bytes;   /* CHOPIN_MAX_HEADER_BYTES, 16 KiB -> 431 */
-    size_t max_headers;        /* CHOPIN_MAX_HEADERS, 100 -> 431 */
-    size_t max_body_bytes;     /* CHOPIN_MAX_BODY_BYTES, 1 MiB -> 413 */
-    size_t max_pending_output; /* CHOPIN_MAX_PENDING_OUTPUT, 1 MiB: stop reading past it */
-    int header_timeout_ms;     /* CHOPIN_HEADER_TIMEOUT, 10 s: whole head must arrive */
-    int body_timeout_ms;       /* CHOPIN_BODY_TIMEOUT, 30 s: between body reads */
-    int keepalive_timeout_ms;  /* CHOPIN_KEEPALIVE_TIMEOUT, 60 s idle */
-    int write_timeout_ms;      /* CHOPIN_WRITE_TIMEOUT, 30 s without output progress */
-    int shutdown_timeout_ms;   /* CHOPIN_SHUTDOWN_TIMEOUT, 10 s to finish in-flight */
-    int request_timeout_ms;    /* CHOPIN_REQUEST_TIMEOUT, 30 s for a waiting handler -> 504 */
-    size_t stack_size;         /* CHOPIN_STACK_SIZE, 256 KiB per handler coroutine */
-    int offload_threads;       /* CHOPIN_OFFLOAD_THREADS, 0 = one per core */
-    bool access_log;           /* CHOPIN_ACCESS_LOG, on in standard mode */
-    char database_url[1024];   /* DATABASE_URL, sqlite://chopin.db (see chopin/db.h) */
-    int database_pool_size;    /* DATABASE_POOL_SIZE, 4 PostgreSQL connections per worker */
+    char host[256];                  /* SERVER_HOST, 127.0.0.1 */
+    int port;                        /* SERVER_PORT, 3000; 0 picks a free port */
+    chopin_server_mode mode;         /* SERVER_MODE, standard | performance */
+    int workers;                     /* CHOPIN_WORKERS, 0 = one per core */
+    int max_connections;             /* CHOPIN_MAX_CONNECTIONS, 10000 */
+    size_t max_request_line;         /* CHOPIN_MAX_REQUEST_LINE, 8 KiB -> 414 */
+    size_t max_header_bytes;         /* CHOPIN_MAX_HEADER_BYTES, 16 KiB -> 431 */
+    size_t max_headers;              /* CHOPIN_MAX_HEADERS, 100 -> 431 */
+    size_t max_body_bytes;           /* CHOPIN_MAX_BODY_BYTES, 1 MiB -> 413 */
+    size_t max_pending_output;       /* CHOPIN_MAX_PENDING_OUTPUT, 1 MiB: stop reading past it */
+    int header_timeout_ms;           /* CHOPIN_HEADER_TIMEOUT, 10 s: whole head must arrive */
+    int body_timeout_ms;             /* CHOPIN_BODY_TIMEOUT, 30 s: between body reads */
+    int keepalive_timeout_ms;        /* CHOPIN_KEEPALIVE_TIMEOUT, 60 s idle */
+    int write_timeout_ms;            /* CHOPIN_WRITE_TIMEOUT, 30 s without output progress */
+    int shutdown_timeout_ms;         /* CHOPIN_SHUTDOWN_TIMEOUT, 10 s to finish in-flight */
+    int request_timeout_ms;          /* CHOPIN_REQUEST_TIMEOUT, 30 s for a waiting handler -> 504 */
+    size_t stack_size;               /* CHOPIN_STACK_SIZE, 256 KiB per handler coroutine */
+    int offload_threads;             /* CHOPIN_OFFLOAD_THREADS, 0 = one per core */
+    bool access_log;                 /* CHOPIN_ACCESS_LOG, on in standard mode */
+    char database_url[1024];         /* DATABASE_URL, sqlite://chopin.db (see chopin/db.h) */
+    int database_pool_size;          /* DATABASE_POOL_SIZE, 4 PostgreSQL connections per worker */
     int database_busy_timeout_ms;    /* DATABASE_BUSY_TIMEOUT, 5 s: SQLite lock wait -> 503 */
     int database_connect_timeout_ms; /* DATABASE_CONNECT_TIMEOUT, 5 s */
 } chopin_config;

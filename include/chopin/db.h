@@ -88,10 +88,16 @@ typedef struct chopin_rows chopin_rows;
  * INSERT/UPDATE/DELETE without RETURNING), or NULL on failure. */
 chopin_rows *chopin_db_query(chopin_ctx *c, const char *sql, size_t nargs, const chopin_arg *args);
 /* chopin_sql(c, sql, args...): the same with the arguments listed inline. */
-#define chopin_sql(c, ...) chopin_sql_(c, __VA_ARGS__)
+#define chopin_sql(...) chopin_sql_(__VA_ARGS__, )
 #define chopin_sql_(c, sql, ...)                                                                   \
     chopin_db_query((c), (sql), sizeof((chopin_arg[]){{0}, __VA_ARGS__}) / sizeof(chopin_arg) - 1, \
                     (const chopin_arg[]){{0}, __VA_ARGS__} + 1)
+
+/* Runs a script of ';'-separated statements without arguments: schema
+ * changes, migrations, test setup. SQLite runs it as one text; on
+ * PostgreSQL it is split at top-level semicolons (quotes, dollar quotes and
+ * comments respected) and sent statement by statement. 0 or -1. */
+int chopin_db_exec_script(chopin_ctx *c, const char *sql);
 
 /* The same statement n times, the i-th time with args[i * nargs] ..
  * args[i * nargs + nargs - 1]: on PostgreSQL all n are sent at once and

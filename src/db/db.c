@@ -218,12 +218,18 @@ static void answer_failure(chopin_ctx *c, const chopin_db_error *e) {
         chopin_error(c, 409, "CONFLICT", msg);
         return;
     case CHOPIN_DB_INVALID: {
-        const char *code = !strcmp(e->sqlstate, "23502")   ? "required"
-                           : !strcmp(e->sqlstate, "23503") ? "reference"
-                                                           : "constraint";
-        const char *why = !strcmp(e->sqlstate, "23502")   ? "is required"
-                          : !strcmp(e->sqlstate, "23503") ? "does not refer to an existing record"
-                                                          : "violates a constraint";
+        static const struct {
+            const char *sqlstate, *code, *why;
+        } kinds[] = {
+            {"23502", "required", "is required"},
+            {"23503", "reference", "does not refer to an existing record"},
+            {"42703", "unknown", "is not a field of this resource"},
+            {"22P02", "type", "has a value of the wrong type"},
+            {"2201W", "min", "must not be negative"},
+        };
+        const char *code = "constraint", *why = "violates a constraint";
+        for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+            if (!strcmp(e->sqlstate, kinds[i].sqlstate)) code = kinds[i].code, why = kinds[i].why;
         chopin_field_error fe = {
             .field = e->column[0] ? e->column : "", .code = code, .message = why};
         chopin_error_fields(c, &fe);
@@ -287,6 +293,15 @@ chopin_rows **chopin_db_query_each(chopin_ctx *c, const char *sql, size_t n, siz
     }
     if (s->db->backend->query(s, s->state, sql, n, nargs, args, out)) return NULL;
     return out;
+}
+
+int chopin_db_exec_script(chopin_ctx *c, const char *sql) {
+    db_session *s = db_session_of(c);
+    if (!s) return -1;
+    if (s->tx_broken)
+        return db_fail(s, CHOPIN_DB_MISUSE, "25P02", NULL,
+                       "a statement inside a failed transaction: roll it back first");
+    return s->db->backend->script(s, s->state, sql);
 }
 
 /* --- Transactions ----------------------------------------------------------------- */

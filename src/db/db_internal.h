@@ -28,6 +28,8 @@ typedef struct {
      * out[i] gets the i-th rows (in s's arena). 0, or -1 with s->err. */
     int (*query)(db_session *s, void *state, const char *sql, size_t n, size_t nargs,
                  const chopin_arg *args, chopin_rows **out);
+    /* Runs a script of ';'-separated statements without arguments. */
+    int (*script)(db_session *s, void *state, const char *sql);
     /* Gives s a connection of its own until unpin (transactions). 0 or -1. */
     int (*pin)(db_session *s, void *state);
     /* Ends the pin, rolling back first when asked (an abandoned transaction). */
@@ -110,6 +112,10 @@ void db_waitq_wake_all(db_waitq *q, int result);
  * Returns ready events, 0 on timeout, -1 with errno. */
 int db_wait_fd(db_session *s, int fd, int events, int64_t timeout_ms);
 
+/* --- split.c: a script into statements (malloc'd strings in a malloc'd
+ * array; free each and the array). --- */
+size_t db_split_statements(const char *sql, char ***out);
+
 /* --- rows.c --- */
 struct chopin_rows {
     size_t nrows, ncols;
@@ -118,6 +124,11 @@ struct chopin_rows {
     int64_t affected;
 };
 chopin_rows *rows_new(chopin_ctx *c, size_t ncols, size_t nrows);
+/* Row `row` of r into the fields of obj that have a column of their name
+ * (only the read-only ones when asked: what INSERT ... RETURNING gives
+ * back). False, with the failure recorded, when a value does not fit. */
+bool rows_apply(chopin_ctx *c, const chopin_rows *r, size_t row, const chopin_model *m, void *obj,
+                bool read_only_only);
 
 /* --- stmt_cache.c: SQL text -> a backend's prepared statement --- */
 #define STMT_CACHE_MAX 512

@@ -444,7 +444,7 @@ static int param_values(db_session *s, size_t nargs, const chopin_arg *args, con
 
 /* Queues Parse (first use on this connection) + Execute + Sync. */
 static pg_pending *send_query(db_session *s, pg_conn *pc, const char *sql, size_t nargs,
-                              const char *const *values) {
+                              const char *const *values, bool unnamed) {
     if (stmt_cache_full(&pc->cache) && pc->inflight == 0) {
         /* Nothing queued refers to a slot: forget them all, here and on
          * the server. */
@@ -463,6 +463,14 @@ static pg_pending *send_query(db_session *s, pg_conn *pc, const char *sql, size_
         pc->inflight++;
     }
     pg_pending *p = pending_new(pc->pw);
+    if (p && unnamed) { /* once only (scripts): not worth a prepared statement */
+        p->s = s;
+        p->units = 1;
+        if (!PQsendQueryParams(pc->pg, sql, (int)nargs, NULL, values, NULL, NULL, 0) ||
+            !PQpipelineSync(pc->pg))
+            goto lost;
+        goto queued;
+    }
     stmt_slot *slot = p ? stmt_cache_get(&pc->cache, sql) : NULL;
     if (!slot) {
         if (p) pending_free(pc->pw, p);
@@ -482,6 +490,7 @@ static pg_pending *send_query(db_session *s, pg_conn *pc, const char *sql, size_
     if (!PQsendQueryPrepared(pc->pg, name, (int)nargs, values, NULL, NULL, 0) ||
         !PQpipelineSync(pc->pg))
         goto lost;
+queued:
     if (pc->tail)
         pc->tail->next = p;
     else
@@ -639,7 +648,7 @@ static int pg_query(db_session *s, void *state, const char *sql, size_t n, size_
     pg_conn *pc;
     if (get_conn(s, pw, &pc)) return -1;
     for (size_t i = 0; i < n; i++) {
-        ps[i] = send_query(s, pc, sql, nargs, values + i * nargs);
+        ps[i] = send_query(s, pc, sql, nargs, nargs ? values + i * nargs : values, false);
         if (!ps[i]) {
             drop_pending(pw, ps, 0, i);
             return -1;
@@ -656,6 +665,30 @@ static int pg_query(db_session *s, void *state, const char *sql, size_t n, size_
         if (!out[i]) rc = -1;
         pending_free(pw, ps[i]);
     }
+    return rc;
+}
+
+/* Each statement of the script in turn, unprepared, on one connection. */
+static int pg_script(db_session *s, void *state, const char *sql) {
+    pg_worker *pw = worker_of(s, state);
+    char **stmts;
+    size_t n = db_split_statements(sql, &stmts);
+    pg_conn *pc = NULL;
+    int rc = get_conn(s, pw, &pc);
+    for (size_t i = 0; i < n; i++) {
+        if (!rc) {
+            pg_pending *p = send_query(s, pc, stmts[i], 0, NULL, true);
+            rc = !p ? -1 : wait_answer(s, pc, p);
+            if (p && rc) drop_pending(pw, &p, 0, 1);
+            if (p && !rc) {
+                chopin_rows *r = answer_of(s, p);
+                pending_free(pw, p);
+                if (!r) rc = -1;
+            }
+        }
+        free(stmts[i]);
+    }
+    free(stmts);
     return rc;
 }
 
@@ -680,7 +713,7 @@ static void pg_unpin(db_session *s, void *state, bool rollback) {
          * the pipeline keeps it ahead of anyone's next query. */
         db_session detached = *s;
         detached.t = NULL;
-        pg_pending *p = send_query(&detached, pc, "ROLLBACK", 0, NULL);
+        pg_pending *p = send_query(&detached, pc, "ROLLBACK", 0, NULL, true);
         if (p) drop_pending(pw, &p, 0, 1);
     }
     pc->pinned_by = NULL;
@@ -692,6 +725,7 @@ const db_backend db_pg_backend = {
     .worker_new = pg_worker_new,
     .worker_free = pg_worker_free,
     .query = pg_query,
+    .script = pg_script,
     .pin = pg_pin,
     .unpin = pg_unpin,
 };

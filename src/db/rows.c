@@ -132,15 +132,14 @@ size_t db_format_timestamp(char *out, int64_t micros) {
 
 /* --- Binding into models ------------------------------------------------------------ */
 
-static bool is_scalar(chopin_field_type t) {
-    return t != CHOPIN_OBJECT && t != CHOPIN_ARRAY;
-}
-
 /* One cell into one field; false when it does not fit. */
-static bool bind_cell(const chopin_field *f, char *obj, const chopin_arg *v) {
+static bool bind_cell(chopin_ctx *c, const chopin_field *f, char *obj, const chopin_arg *v) {
     char *p = obj + f->offset;
     if (f->presence) obj[f->presence - 1] = v->type != CHOPIN_ARG_NULL;
-    if (v->type == CHOPIN_ARG_NULL) return true; /* the struct was zeroed */
+    if (v->type == CHOPIN_ARG_NULL) { /* NULL: the field's zero */
+        memset(p, 0, f->size);
+        return true;
+    }
     switch (f->type) {
     case CHOPIN_BOOL: {
         bool b = v->type == CHOPIN_ARG_TEXT     ? (v->len && (v->s[0] == 't' || v->s[0] == '1'))
@@ -187,13 +186,38 @@ static bool bind_cell(const chopin_field *f, char *obj, const chopin_arg *v) {
         memcpy(p, &us, sizeof us);
         return true;
     }
+    case CHOPIN_OBJECT:
+    case CHOPIN_ARRAY: { /* kept as JSON text */
+        if (v->type != CHOPIN_ARG_TEXT) return false;
+        const chopin_json_value *jv = chopin_json_parse(c, v->s, v->len, NULL);
+        return jv && model_decode_field(c, f, jv, p);
+    }
     default: { /* the string types */
         if (v->type != CHOPIN_ARG_TEXT) return false;
-        const char *s = v->s;
-        memcpy(p, &s, sizeof s);
+        const char *str = v->s;
+        memcpy(p, &str, sizeof str);
         return true;
     }
     }
+}
+
+bool rows_apply(chopin_ctx *c, const chopin_rows *r, size_t row, const chopin_model *m, void *obj,
+                bool read_only_only) {
+    for (size_t f = 0; f < m->count; f++) {
+        const chopin_field *fd = &m->fields[f];
+        if (read_only_only && !fd->read_only) continue;
+        int col = chopin_rows_find(r, fd->name);
+        if (col < 0) continue;
+        if (!bind_cell(c, fd, obj, cell(r, row, (size_t)col))) {
+            db_session *s = db_session_of(c);
+            if (s)
+                db_fail(s, CHOPIN_DB_MISUSE, "XX000", fd->name,
+                        "column %s of row %zu does not fit field %s.%s", fd->name, row, m->name,
+                        fd->name);
+            return false;
+        }
+    }
+    return true;
 }
 
 void *chopin_rows_bind(chopin_ctx *c, const chopin_rows *r, const chopin_model *m) {
@@ -201,22 +225,7 @@ void *chopin_rows_bind(chopin_ctx *c, const chopin_rows *r, const chopin_model *
     char *objs = chopin_alloc(c, (n ? n : 1) * m->size);
     if (!objs) return NULL;
     memset(objs, 0, (n ? n : 1) * m->size);
-    int cols[64];
-    size_t nf = m->count < 64 ? m->count : 64;
-    for (size_t f = 0; f < nf; f++)
-        cols[f] = is_scalar(m->fields[f].type) ? chopin_rows_find(r, m->fields[f].name) : -1;
     for (size_t i = 0; i < n; i++)
-        for (size_t f = 0; f < nf; f++) {
-            if (cols[f] < 0) continue;
-            const chopin_arg *v = cell(r, i, (size_t)cols[f]);
-            if (!bind_cell(&m->fields[f], objs + i * m->size, v)) {
-                db_session *s = db_session_of(c);
-                if (s)
-                    db_fail(s, CHOPIN_DB_MISUSE, "XX000", m->fields[f].name,
-                            "column %s of row %zu does not fit field %s.%s", r->names[cols[f]], i,
-                            m->name, m->fields[f].name);
-                return NULL;
-            }
-        }
+        if (!rows_apply(c, r, i, m, objs + i * m->size, false)) return NULL;
     return objs;
 }

@@ -40,10 +40,13 @@ static sqlite3 *open_conn(chopin_db *db, char *err, size_t err_len) {
     }
     /* WAL lets readers of other workers go on while one writes; NORMAL
      * syncs at checkpoints only, which WAL makes safe against corruption. */
+    /* case_sensitive_like: LIKE means the same as on PostgreSQL. */
     const char *setup = db->sqlite_memory ? "PRAGMA foreign_keys = ON;"
+                                            "PRAGMA case_sensitive_like = ON;"
                                           : "PRAGMA journal_mode = WAL;"
                                             "PRAGMA synchronous = NORMAL;"
-                                            "PRAGMA foreign_keys = ON;";
+                                            "PRAGMA foreign_keys = ON;"
+                                            "PRAGMA case_sensitive_like = ON;";
     char *msg = NULL;
     if (sqlite3_exec(handle, setup, NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(err, err_len, "cannot set up the SQLite database: %s", msg ? msg : "?");
@@ -327,7 +330,19 @@ static int lite_query(db_session *s, void *state, const char *sql, size_t n, siz
     sqlite3_stmt *st = rc ? NULL : prepare(s, lw, sql);
     if (!st) rc = -1;
     for (size_t i = 0; !rc && i < n; i++)
-        rc = run_statement(s, lw, st, nargs, args + i * nargs, &out[i]);
+        rc = run_statement(s, lw, st, nargs, nargs ? args + i * nargs : args, &out[i]);
+    if (!lw->pinned) release(lw);
+    return rc;
+}
+
+static int lite_script(db_session *s, void *state, const char *sql) {
+    lite_worker *lw = state;
+    if (acquire(s, lw)) return -1;
+    int rc = ensure_open(s, lw);
+    if (!rc) {
+        int src = sqlite3_exec(lw->handle, sql, NULL, NULL, NULL);
+        if (src != SQLITE_OK) rc = fail_from(s, lw->handle, sqlite3_extended_errcode(lw->handle));
+    }
     if (!lw->pinned) release(lw);
     return rc;
 }
@@ -355,6 +370,7 @@ const db_backend db_sqlite_backend = {
     .worker_new = lite_worker_new,
     .worker_free = lite_worker_free,
     .query = lite_query,
+    .script = lite_script,
     .pin = lite_pin,
     .unpin = lite_unpin,
 };

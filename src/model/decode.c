@@ -342,6 +342,12 @@ static bool decode_object(errors *e, const chopin_model *m, const chopin_json_va
     return ok;
 }
 
+bool model_decode_field(chopin_ctx *c, const chopin_field *f, const chopin_json_value *v,
+                        void *field_ptr) {
+    errors e = {c, NULL, NULL};
+    return decode_value(&e, f, f->type, v, field_ptr, f->name, false) && !e.head;
+}
+
 void *chopin_model_decode(chopin_ctx *c, const chopin_model *m, const chopin_json_value *v,
                           chopin_field_error **out_errors) {
     errors e = {c, NULL, NULL};

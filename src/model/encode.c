@@ -40,6 +40,10 @@ static void write_value(chopin_json *j, const chopin_field *f, chopin_field_type
     }
 }
 
+void model_write_field(chopin_json *j, const chopin_field *f, const void *field_ptr) {
+    write_value(j, f, f->type, field_ptr);
+}
+
 static bool is_string(chopin_field_type t) {
     return t == CHOPIN_STRING || t == CHOPIN_TEXT || t == CHOPIN_UUID || t == CHOPIN_ENUM;
 }

@@ -18,6 +18,12 @@ size_t model_format_rfc3339(char *out, int64_t micros);
 void *model_bind_pairs(chopin_ctx *c, const chopin_model *m, const query_param *pairs,
                        size_t count);
 
+/* One field's value (at field_ptr) as JSON, and back: the database keeps
+ * nested objects and arrays as JSON text. */
+void model_write_field(chopin_json *j, const chopin_field *f, const void *field_ptr);
+bool model_decode_field(chopin_ctx *c, const chopin_field *f, const chopin_json_value *v,
+                        void *field_ptr);
+
 /* Storage size of one element of a type (arrays). */
 size_t model_item_size(chopin_field_type t, const chopin_model *m);
 

@@ -115,7 +115,8 @@ bool chopin_bind_page(chopin_ctx *c, chopin_page *page, int64_t default_limit, i
          .max = (double)max_limit,
          .presence = offsetof(page_query, has_per_page) + 1},
     };
-    chopin_model model = {"pagination", sizeof(page_query), fields, 4, false};
+    chopin_model model = {
+        .name = "pagination", .size = sizeof(page_query), .fields = fields, .count = 4};
     page_query *q = chopin_bind_query(c, &model);
     if (!q) return false;
     if ((q->has_page || q->has_per_page) && (q->has_limit || q->has_offset)) {

@@ -72,16 +72,14 @@ typedef struct {
         F(order, password, CHOPIN_STRING, .write_only = true)
 CHOPIN_MODEL(order, ORDER_FIELDS);
 
-/* A strict model: CHOPIN_MODEL always makes lenient ones, so by hand. */
+/* A strict model. */
 typedef struct {
     const char *text;
     bool pinned;
 } note;
 
 #define NOTE_FIELDS(F) F(note, text, CHOPIN_STRING, .required = true), F(note, pinned, CHOPIN_BOOL)
-static const chopin_field note_fields[] = {NOTE_FIELDS(CHOPIN_FIELD)};
-static const chopin_model note_model = {"note", sizeof(note), note_fields,
-                                        sizeof note_fields / sizeof note_fields[0], true};
+CHOPIN_MODEL(note, NOTE_FIELDS, .strict = true);
 
 /* --- The app ------------------------------------------------------------------- */
 
