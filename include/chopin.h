@@ -12,6 +12,7 @@
 #include "chopin/app.h"
 #include "chopin/db.h"
 #include "chopin/orm.h"
+#include "chopin/migrate.h"
 #include "chopin/middleware.h"
 #include "chopin/testing.h"
 

@@ -43,6 +43,8 @@ typedef struct {
     int database_pool_size;          /* DATABASE_POOL_SIZE, 4 PostgreSQL connections per worker */
     int database_busy_timeout_ms;    /* DATABASE_BUSY_TIMEOUT, 5 s: SQLite lock wait -> 503 */
     int database_connect_timeout_ms; /* DATABASE_CONNECT_TIMEOUT, 5 s */
+    char database_migrations[512];   /* DATABASE_MIGRATIONS, "migrations" (chopin/migrate.h) */
+    bool database_auto_migrate;      /* DATABASE_AUTO_MIGRATE, false: apply them at start-up */
 } chopin_config;
 
 /* Reads the environment, then a .env file in the working directory (the

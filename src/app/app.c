@@ -3,6 +3,7 @@
 
 #include "chopin/async.h"
 #include "chopin/middleware.h"
+#include "chopin/migrate.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -275,6 +276,15 @@ void app_handle(chopin_ctx *c, void *arg) {
 
 int chopin_app_start(chopin_app *app) {
     if (app->running || app_compose(app)) return -1;
+    if (app->cfg.database_auto_migrate) {
+        char err[512];
+        int n = chopin_migrate(app, app->cfg.database_migrations, err, sizeof err);
+        if (n < 0) {
+            fprintf(stderr, "chopin: migrations: %s\n", err);
+            return -1;
+        }
+        if (n) fprintf(stderr, "chopin: applied %d migration%s\n", n, n == 1 ? "" : "s");
+    }
     app->srv.cfg = &app->cfg;
     app->srv.handle = app_handle;
     app->srv.handle_arg = app;

@@ -51,6 +51,9 @@ static const setting settings[] = {
     {"DATABASE_POOL_SIZE", K_INT, OFF(database_pool_size), 1, 1000},
     {"DATABASE_BUSY_TIMEOUT", K_MS, OFF(database_busy_timeout_ms), 0, 3600000},
     {"DATABASE_CONNECT_TIMEOUT", K_MS, OFF(database_connect_timeout_ms), 100, 600000},
+    {"DATABASE_MIGRATIONS", K_TEXT, OFF(database_migrations), 1,
+     sizeof(((chopin_config *)0)->database_migrations) - 1},
+    {"DATABASE_AUTO_MIGRATE", K_BOOL, OFF(database_auto_migrate), 0, 1},
 };
 
 /* AddressSanitizer's redzones make frames several times larger: the same
@@ -87,6 +90,8 @@ void chopin_config_defaults(chopin_config *cfg) {
     cfg->database_pool_size = 4;
     cfg->database_busy_timeout_ms = 5000;
     cfg->database_connect_timeout_ms = 5000;
+    strcpy(cfg->database_migrations, "migrations");
+    cfg->database_auto_migrate = false;
 }
 
 /* A number with an optional unit; mult_units maps suffixes to multipliers. */
