@@ -3,6 +3,7 @@
 # directory, on a free port of 127.0.0.1, with trust authentication.
 #   eval "$(scripts/pg-server.sh start)"   # sets CHOPIN_PG_DIR and CHOPIN_PG_URL
 #   scripts/pg-server.sh stop "$CHOPIN_PG_DIR"
+#   scripts/pg-server.sh halt|resume "$CHOPIN_PG_DIR"   (a crash and a restart, same port)
 # As root the server runs as the 'postgres' user (initdb refuses root).
 set -euo pipefail
 
@@ -31,8 +32,8 @@ case "${1:-}" in
     as_owner "$bin/initdb" -D "$dir/data" -U chopin --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
       { cat "$dir/initdb.log" >&2; exit 1; }
     # Small and fast: tests need no durability.
-    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    echo "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" >"$dir/options"
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -o "$(cat "$dir/options")" \
       start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
     as_owner "$bin/createdb" -h "$dir" -p "$port" -U chopin chopin_test
     echo "export CHOPIN_PG_DIR=$dir CHOPIN_PG_PORT=$port"
@@ -43,9 +44,14 @@ case "${1:-}" in
     [ -d "$dir/data" ] && as_owner "$(pg_bin)/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
     rm -rf "$dir"
     ;;
-  restart) # restart DIR: stop and start again on the same port (fault tests)
-    dir=${2:?usage: pg-server.sh restart DIR}
-    as_owner "$(pg_bin)/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m immediate -w restart >/dev/null
+  halt) # halt DIR: the server goes down as in a crash (fault tests); resume brings it back
+    dir=${2:?usage: pg-server.sh halt DIR}
+    as_owner "$(pg_bin)/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
     ;;
-  *) echo "usage: pg-server.sh start | stop DIR | restart DIR" >&2; exit 2 ;;
+  resume) # resume DIR: start again on the same port
+    dir=${2:?usage: pg-server.sh resume DIR}
+    as_owner "$(pg_bin)/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -o "$(cat "$dir/options")" \
+      start >/dev/null
+    ;;
+  *) echo "usage: pg-server.sh start | stop DIR | halt DIR | resume DIR" >&2; exit 2 ;;
 esac

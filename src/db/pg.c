@@ -135,7 +135,7 @@ static void conn_down(pg_conn *pc) {
     }
     pc->tail = NULL;
     pc->inflight = 0;
-    db_waitq_wake_all(&pc->connect_waiters, -1);
+    db_waitq_wake_all(&pc->connect_waiters, 0); /* they find it down */
 }
 
 /* Moves the watch to the socket libpq now uses (it may change while
