@@ -5,9 +5,12 @@
  *   curl 'localhost:3000/search?q=chopin&limit=3'
  *   curl -X POST localhost:3000/echo -d '{"any":"json"}' -H 'Content-Type: application/json'
  *   curl -H 'Authorization: Bearer demo-token' localhost:3000/admin/stats
+ *   curl localhost:3000/todos -H 'Content-Type: application/json' -d '{"title":"milk"}'
+ *   curl 'localhost:3000/todos?done=false&sort=-priority'
  */
 #include <chopin.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 
 static void index_page(chopin_ctx *c) {
@@ -19,8 +22,10 @@ static void index_page(chopin_ctx *c) {
     chopin_json_string(j, CHOPIN_VERSION);
     chopin_json_key(j, "routes");
     chopin_json_array(j);
-    const char *routes[] = {"GET /hello/:name", "GET /search?q=&limit=", "POST /echo",
-                            "GET /files/*path", "GET /big?kib=",         "GET /admin/stats"};
+    const char *routes[] = {
+        "GET /hello/:name", "GET /search?q=&limit=", "POST /echo",       "GET /files/*path",
+        "GET /big?kib=",    "GET /admin/stats",      "POST /todos",      "GET /todos",
+        "GET /todos/:id",   "PUT /todos/:id",        "DELETE /todos/:id"};
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) chopin_json_string(j, routes[i]);
     chopin_json_end(j);
     chopin_json_end(j);
@@ -165,30 +170,94 @@ static void primes(chopin_ctx *c) {
     chopin_json_finish(j);
 }
 
-/* A model: one declaration drives decoding, validation and encoding. There
- * is no database yet, so the todo is only validated and echoed with an id. */
+/* A model: one declaration drives decoding, validation, encoding and the
+ * table (DATABASE_URL, SQLite in ./chopin.db unless told otherwise). */
 typedef struct {
     int64_t id;
     const char *title;
     bool done;
     int32_t priority;
+    bool has_priority; /* optional: NULL in the table when absent */
     const char *tag;
+    int64_t created_at;
+    int64_t updated_at;
 } todo;
 
 #define TODO_FIELDS(F)                                                                             \
-    F(todo, id, CHOPIN_INT64, .read_only = true),                                                  \
+    F(todo, id, CHOPIN_INT64, CHOPIN_PK),                                                          \
         F(todo, title, CHOPIN_STRING, .required = true, .min_len = 1, .max_len = 200),             \
         F(todo, done, CHOPIN_BOOL),                                                                \
-        F(todo, priority, CHOPIN_INT32, .has_min = true, .min = 1, .has_max = true, .max = 5),     \
-        F(todo, tag, CHOPIN_ENUM, CHOPIN_ONE_OF("home", "work", "errand"))
-CHOPIN_MODEL(todo, TODO_FIELDS);
+        F(todo, priority, CHOPIN_INT32, .has_min = true, .min = 1, .has_max = true, .max = 5,      \
+          CHOPIN_PRESENCE(todo, has_priority)),                                                    \
+        F(todo, tag, CHOPIN_ENUM, CHOPIN_ONE_OF("home", "work", "errand")),                        \
+        F(todo, created_at, CHOPIN_TIMESTAMP, CHOPIN_CREATED_AT),                                  \
+        F(todo, updated_at, CHOPIN_TIMESTAMP, CHOPIN_UPDATED_AT)
+CHOPIN_MODEL(todo, TODO_FIELDS, .table = "todos");
 
+/* Every failure below (400/422 from binding, 404, 409, 503 from the
+ * database) is answered by Chopin: the handler just returns. */
 static void create_todo(chopin_ctx *c) {
-    static _Atomic int64_t next_id = 1;
-    todo *t = chopin_bind(c, &todo_model); /* 400 or 422 already sent when NULL */
-    if (!t) return;
-    t->id = next_id++;
+    todo *t = chopin_bind(c, &todo_model);
+    if (!t || chopin_orm_insert(c, &todo_model, t)) return;
     chopin_json_model(c, 201, &todo_model, t);
+}
+
+/* GET /todos?done=false&tag=work&sort=-priority&page=2&per_page=10 */
+static void list_todos(chopin_ctx *c) {
+    chopin_page page;
+    if (!chopin_bind_page(c, &page, 20, 100)) return;
+    chopin_filter filters[2];
+    size_t n = 0;
+    chopin_str done = chopin_query(c, "done"), tag = chopin_query(c, "tag");
+    if (done.ptr)
+        filters[n++] = chopin_where("done", CHOPIN_EQ, chopin_arg_textn(done.ptr, done.len));
+    if (tag.ptr) filters[n++] = chopin_where("tag", CHOPIN_EQ, chopin_arg_textn(tag.ptr, tag.len));
+    chopin_str sort = chopin_query(c, "sort");
+    chopin_list list;
+    if (chopin_orm_page(c, &todo_model, filters, n,
+                        sort.ptr ? chopin_strdup(c, sort.ptr, sort.len) : "-id", &page, &list))
+        return;
+    chopin_json_page(c, 200, &todo_model, list.items, list.count, &page, list.total);
+}
+
+static chopin_arg id_param(chopin_ctx *c) {
+    chopin_str id = chopin_param(c, "id");
+    return chopin_arg_textn(id.ptr, id.len); /* not a number: 422 */
+}
+
+static void get_todo(chopin_ctx *c) {
+    todo *t = chopin_orm_find(c, &todo_model, id_param(c));
+    if (t) chopin_json_model(c, 200, &todo_model, t);
+}
+
+static void replace_todo(chopin_ctx *c) {
+    todo *t = chopin_bind(c, &todo_model);
+    if (!t) return;
+    todo *old = chopin_orm_find(c, &todo_model, id_param(c));
+    if (!old) return;
+    t->id = old->id;
+    if (chopin_orm_update(c, &todo_model, t)) return;
+    chopin_json_model(c, 200, &todo_model, t);
+}
+
+static void delete_todo(chopin_ctx *c) {
+    if (chopin_orm_delete(c, &todo_model, id_param(c)) == 0) chopin_send_status(c, 204);
+}
+
+/* The model writes its own CREATE TABLE (both dialects); a real app would
+ * keep it in a migration (chopin/migrate.h). */
+static int create_tables(chopin_app *app) {
+    chopin_ctx *c = chopin_ctx_new(app);
+    char *sql = chopin_orm_create_sql(&todo_model, chopin_db_dialect_of(chopin_app_db(app)));
+    int rc = c && sql ? chopin_db_exec_script(c, sql) : -1;
+    if (rc) {
+        const chopin_db_error *e = c ? chopin_db_last_error(c) : NULL;
+        fprintf(stderr, "chopin-hello: cannot create the todos table: %s\n",
+                e ? e->detail : "out of memory");
+    }
+    free(sql);
+    chopin_ctx_free(c);
+    return rc;
 }
 
 /* Group middleware: the /admin routes want a bearer token. */
@@ -228,6 +297,14 @@ int main(void) {
     chopin_get(app, "/slow", slow);
     chopin_get(app, "/primes", primes);
     chopin_post(app, "/todos", create_todo);
+    chopin_get(app, "/todos", list_todos);
+    chopin_get(app, "/todos/:id", get_todo);
+    chopin_put(app, "/todos/:id", replace_todo);
+    chopin_delete(app, "/todos/:id", delete_todo);
+    if (create_tables(app)) {
+        chopin_app_free(app);
+        return 1;
+    }
 
     chopin_group *admin = chopin_group_new(app, "/admin");
     chopin_group_use(admin, (chopin_middleware){

@@ -5,6 +5,7 @@
 
 #include "../app/app_internal.h"
 #include "../core/core.h"
+#include "../model/model_internal.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -232,7 +233,7 @@ static void answer_failure(chopin_ctx *c, const chopin_db_error *e) {
             if (!strcmp(e->sqlstate, kinds[i].sqlstate)) code = kinds[i].code, why = kinds[i].why;
         chopin_field_error fe = {
             .field = e->column[0] ? e->column : "", .code = code, .message = why};
-        chopin_error_fields(c, &fe);
+        model_error_fields(c, &fe, "the request has invalid values");
         return;
     }
     case CHOPIN_DB_NOT_FOUND:

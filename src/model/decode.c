@@ -364,9 +364,12 @@ void *chopin_model_decode(chopin_ctx *c, const chopin_model *m, const chopin_jso
 }
 
 void chopin_error_fields(chopin_ctx *c, const chopin_field_error *errs) {
+    model_error_fields(c, errs, "the request body has invalid fields");
+}
+
+void model_error_fields(chopin_ctx *c, const chopin_field_error *errs, const char *message) {
     if (chopin_responded(c)) return;
-    chopin_json *j =
-        ctx_error_open(c, 422, "VALIDATION_FAILED", "the request body has invalid fields");
+    chopin_json *j = ctx_error_open(c, 422, "VALIDATION_FAILED", message);
     chopin_json_key(j, "fields");
     chopin_json_array(j);
     for (; errs; errs = errs->next) {
@@ -399,7 +402,7 @@ void *chopin_bind(chopin_ctx *c, const chopin_model *m) {
     if (is_form(chopin_req_header(c, "Content-Type"))) { /* an HTML form: same rules */
         query_param *pairs;
         size_t n = ctx_parse_pairs(c, body, &pairs);
-        return model_bind_pairs(c, m, pairs, n);
+        return model_bind_pairs(c, m, pairs, n, "the request body has invalid fields");
     }
     chopin_json_error err;
     const chopin_json_value *v = chopin_json_parse(c, body.ptr, body.len, &err);

@@ -14,9 +14,12 @@ bool model_parse_rfc3339(const char *s, size_t len, int64_t *micros);
 /* Microseconds -> "YYYY-MM-DDTHH:MM:SS[.ffffff]Z"; out holds 40 bytes. */
 size_t model_format_rfc3339(char *out, int64_t micros);
 
-/* name=value pairs (query or form body) into a model; answers 422 on problems. */
+/* name=value pairs (query or form body) into a model; answers 422 with
+ * message on problems. */
 void *model_bind_pairs(chopin_ctx *c, const chopin_model *m, const query_param *pairs,
-                       size_t count);
+                       size_t count, const char *message);
+/* chopin_error_fields with the envelope's message of the caller's choice. */
+void model_error_fields(chopin_ctx *c, const chopin_field_error *errs, const char *message);
 
 /* One field's value (at field_ptr) as JSON, and back: the database keeps
  * nested objects and arrays as JSON text. */

@@ -37,8 +37,10 @@ static void text_value(chopin_ctx *c, chopin_field_type t, chopin_str text,
 }
 
 /* Decoded name=value pairs into m: the value a client would have sent. */
+#define QUERY_INVALID "the query string has invalid fields"
+
 void *model_bind_pairs(chopin_ctx *c, const chopin_model *m, const query_param *pairs,
-                       size_t count) {
+                       size_t count, const char *message) {
     chopin_json_member *members = chopin_alloc(c, (m->count ? m->count : 1) * sizeof *members);
     if (!members) {
         chopin_error(c, 500, "INTERNAL_ERROR", "out of memory");
@@ -69,13 +71,13 @@ void *model_bind_pairs(chopin_ctx *c, const chopin_model *m, const query_param *
     chopin_json_value obj = {.type = CHOPIN_JSON_OBJECT, .u.obj = {members, n}};
     chopin_field_error *errs;
     void *out = chopin_model_decode(c, m, &obj, &errs);
-    if (!out) chopin_error_fields(c, errs);
+    if (!out) model_error_fields(c, errs, message);
     return out;
 }
 
 void *chopin_bind_query(chopin_ctx *c, const chopin_model *m) {
     chopin_query(c, ""); /* parses the query once */
-    return model_bind_pairs(c, m, c->query, c->num_query);
+    return model_bind_pairs(c, m, c->query, c->num_query, QUERY_INVALID);
 }
 
 typedef struct {
@@ -122,7 +124,7 @@ bool chopin_bind_page(chopin_ctx *c, chopin_page *page, int64_t default_limit, i
     if ((q->has_page || q->has_per_page) && (q->has_limit || q->has_offset)) {
         chopin_field_error e = {"page", "one_of", "use limit/offset or page/per_page, not both",
                                 NULL};
-        chopin_error_fields(c, &e);
+        model_error_fields(c, &e, QUERY_INVALID);
         return false;
     }
     if (q->has_page || q->has_per_page) {
@@ -130,7 +132,7 @@ bool chopin_bind_page(chopin_ctx *c, chopin_page *page, int64_t default_limit, i
         int64_t pg = q->has_page ? q->page : 1;
         if (pg - 1 > INT64_MAX / per) {
             chopin_field_error e = {"page", "max", "is too large", NULL};
-            chopin_error_fields(c, &e);
+            model_error_fields(c, &e, QUERY_INVALID);
             return false;
         }
         page->limit = per;

@@ -106,16 +106,20 @@ static bool has_name(const char *const *env, const char *entry) {
 /* The child's environment: ours without SERVER_* and CHOPIN_*, the defaults,
  * then the test's own settings. */
 static char **build_env(const char *const *env) {
+    /* An in-memory database: a server under test leaves no file behind. */
     static const char *const defaults[] = {"SERVER_HOST=127.0.0.1", "SERVER_PORT=0",
-                                           "CHOPIN_WORKERS=1", NULL};
+                                           "CHOPIN_WORKERS=1",
+                                           "DATABASE_URL=sqlite::memory:", NULL};
     size_t n = 0, extra = 0;
     while (environ[n]) n++;
     while (env && env[extra]) extra++;
-    char **out = calloc(n + extra + 4, sizeof *out);
+    char **out = calloc(n + extra + 5, sizeof *out);
     cr_assert_not_null(out);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!strncmp(environ[i], "SERVER_", 7) || !strncmp(environ[i], "CHOPIN_", 7)) continue;
+        if (!strncmp(environ[i], "SERVER_", 7) || !strncmp(environ[i], "CHOPIN_", 7) ||
+            !strncmp(environ[i], "DATABASE_", 9))
+            continue;
         out[k++] = environ[i];
     }
     for (const char *const *d = defaults; *d; d++)

@@ -433,6 +433,58 @@ Test(http, path_params_and_query_via_libcurl) {
     stop_ok(s);
 }
 
+/* The demo's todo API: the ORM on SQLite, every answer in the envelopes. */
+Test(http, demo_todos_crud) {
+    h_server *s = start_hello();
+    h_conn *c = h_connect(s->port);
+    static const char post[] =
+        "POST /todos HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: %zu\r\n\r\n%s";
+    const char *bodies[] = {"{\"title\":\"milk\",\"priority\":2,\"tag\":\"home\"}",
+                            "{\"title\":\"code\",\"priority\":5,\"tag\":\"work\",\"id\":99}",
+                            "{\"title\":\"walk\"}"};
+    char req[512];
+    for (int i = 0; i < 3; i++) {
+        snprintf(req, sizeof req, post, strlen(bodies[i]), bodies[i]);
+        h_response *r = expect_status(c, req, 201);
+        char want[48];
+        snprintf(want, sizeof want, "{\"success\":true,\"data\":{\"id\":%d,", i + 1);
+        cr_assert(!strncmp(r->body, want, strlen(want)), "read-only id ignored: %s", r->body);
+        cr_assert(strstr(r->body, "\"created_at\":\"20"), "%s", r->body);
+        h_response_free(r);
+    }
+    h_response *r =
+        expect_status(c, "GET /todos?sort=-priority&tag=work HTTP/1.1\r\nHost: x\r\n\r\n", 200);
+    cr_assert(strstr(r->body, "\"items\":[{\"id\":2,\"title\":\"code\""), "%s", r->body);
+    cr_assert(strstr(r->body, "\"total\":1,\"limit\":20,\"offset\":0}}"), "%s", r->body);
+    h_response_free(r);
+    r = expect_status(c, "GET /todos?per_page=2&page=2 HTTP/1.1\r\nHost: x\r\n\r\n", 200);
+    cr_assert(strstr(r->body, "{\"success\":true,\"data\":{\"items\":[{\"id\":1,"),
+              "newest first: %s", r->body);
+    cr_assert(strstr(r->body, "\"total\":3,\"limit\":2,\"offset\":2}}"), "%s", r->body);
+    h_response_free(r);
+    static const char put[] =
+        "PUT /todos/3 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 27\r\n\r\n{\"title\":\"run\",\"done\":true}";
+    r = expect_status(c, put, 200);
+    cr_assert(strstr(r->body, "\"title\":\"run\",\"done\":true"), "%s", r->body);
+    h_response_free(r);
+    r = expect_status(c, "DELETE /todos/1 HTTP/1.1\r\nHost: x\r\n\r\n", 204);
+    h_response_free(r);
+    r = expect_status(c, "GET /todos/1 HTTP/1.1\r\nHost: x\r\n\r\n", 404);
+    cr_assert(strstr(r->body, "\"code\":\"NOT_FOUND\""), "%s", r->body);
+    h_response_free(r);
+    r = expect_status(c, "GET /todos/x HTTP/1.1\r\nHost: x\r\n\r\n", 422);
+    h_response_free(r);
+    r = expect_status(c, "GET /todos?sort=nope HTTP/1.1\r\nHost: x\r\n\r\n", 422);
+    cr_assert(strstr(r->body, "{\"field\":\"nope\",\"code\":\"unknown\""), "%s", r->body);
+    h_response_free(r);
+    r = expect_status(c, "GET /todos?done=maybe HTTP/1.1\r\nHost: x\r\n\r\n", 422);
+    h_response_free(r);
+    h_close(c);
+    stop_ok(s);
+}
+
 /* The demo's /admin group: only the exact bearer token passes. */
 Test(http, admin_group_wants_the_exact_token) {
     h_server *s = start_hello();
