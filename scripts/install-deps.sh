@@ -8,7 +8,7 @@ profile=${1:-test}
 
 build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev git ca-certificates
             libsqlite3-dev libpq-dev libssl-dev)
-test_pkgs=(libcriterion-dev libcurl4-openssl-dev curl python3 postgresql)
+test_pkgs=(libcriterion-dev libcurl4-openssl-dev curl python3 postgresql openssl)
 bench_pkgs=(wrk libjansson-dev libcjson-dev)
 
 case "$profile" in

@@ -31,8 +31,14 @@ case "${1:-}" in
     port=$(free_port)
     as_owner "$bin/initdb" -D "$dir/data" -U chopin --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
       { cat "$dir/initdb.log" >&2; exit 1; }
+    # TLS with a throw-away self-signed certificate, so that sslmode=require
+    # can be tested; plain connections keep working.
+    openssl req -new -x509 -days 2 -nodes -subj /CN=localhost -keyout "$dir/server.key" \
+      -out "$dir/server.crt" >/dev/null 2>&1 || { echo "pg-server: openssl failed" >&2; exit 1; }
+    chmod 600 "$dir/server.key"
+    [ "$(id -u)" -eq 0 ] && chown postgres: "$dir/server.key" "$dir/server.crt"
     # Small and fast: tests need no durability.
-    echo "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" >"$dir/options"
+    echo "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c ssl=on -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key" >"$dir/options"
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -o "$(cat "$dir/options")" \
       start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
     as_owner "$bin/createdb" -h "$dir" -p "$port" -U chopin chopin_test

@@ -524,3 +524,106 @@ Test(db, query_each_runs_one_statement_many_times) {
     chopin_ctx_free(c);
     chopin_app_free(app);
 }
+
+/* --- Connection forms (PostgreSQL): TLS through sslmode, a unix socket
+ * ---------------------------- */
+
+static bool tls_in_use(const char *url) {
+    chopin_config cfg;
+    chopin_config_defaults(&cfg);
+    cfg.access_log = false;
+    snprintf(cfg.database_url, sizeof cfg.database_url, "%s", url);
+    chopin_app *app = chopin_app_new_with(&cfg);
+    cr_assert_not_null(app);
+    chopin_ctx *c = chopin_ctx_new(app);
+    chopin_rows *r = chopin_sql(c, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+    cr_assert_not_null(r, "%s: %s", url, chopin_db_last_error(c)->detail);
+    bool ssl = chopin_rows_bool(r, 0, 0);
+    chopin_ctx_free(c);
+    chopin_app_free(app);
+    return ssl;
+}
+
+Test(db, postgres_tls_and_unix_socket) {
+    const char *url = getenv("CHOPIN_TEST_DATABASE_URL");
+    if (!url || strncmp(url, "postgres", 8)) cr_skip_test("PostgreSQL only (the .postgres run)");
+    char with[600];
+    snprintf(with, sizeof with, "%s%ssslmode=require", url, strchr(url, '?') ? "&" : "?");
+    cr_assert(tls_in_use(with), "sslmode=require gives a TLS connection");
+    snprintf(with, sizeof with, "%s%ssslmode=disable", url, strchr(url, '?') ? "&" : "?");
+    cr_assert(!tls_in_use(with));
+    const char *dir = getenv("CHOPIN_PG_DIR"), *port = getenv("CHOPIN_PG_PORT");
+    cr_assert(dir && port, "scripts/test.sh exports CHOPIN_PG_DIR and CHOPIN_PG_PORT");
+    snprintf(with, sizeof with, "postgres:///chopin_test?host=%s&port=%s&user=chopin", dir, port);
+    cr_assert(!tls_in_use(with), "a unix socket (no TLS there)");
+}
+
+/* --- SQLite: a write waiting for another connection's lock sleeps its
+ * coroutine, and the worker goes on serving others meanwhile -------------------------------------
+ */
+
+static void lite_write(chopin_ctx *c) {
+    if (!chopin_sql(c, "INSERT INTO items (name, qty) VALUES ('waited', 1)")) return;
+    chopin_text(c, 200, "written");
+}
+
+static void ping(chopin_ctx *c) {
+    chopin_text(c, 200, "pong");
+}
+
+static void *hold_lock(void *arg) {
+    http_get *g = arg;
+    do_get(g);
+    return NULL;
+}
+
+Test(db, sqlite_lock_waits_do_not_stall_the_worker) {
+    if (getenv("CHOPIN_TEST_DATABASE_URL") && *getenv("CHOPIN_TEST_DATABASE_URL"))
+        cr_skip_test("SQLite only (the plain run)");
+    char path[] = "/tmp/chopin-lock-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    chopin_config cfg;
+    chopin_config_defaults(&cfg);
+    cfg.access_log = false;
+    cfg.port = 0;
+    cfg.workers = 1;
+    snprintf(cfg.database_url, sizeof cfg.database_url, "sqlite://%s", path);
+    chopin_app *app = chopin_app_new_with(&cfg);
+    setup_items(app);
+    chopin_get(app, "/write", lite_write);
+    chopin_get(app, "/ping", ping);
+    cr_assert_eq(chopin_app_start(app), 0);
+    /* Another connection (a detached context) takes the write lock. */
+    chopin_ctx *holder = chopin_ctx_new(app);
+    cr_assert_eq(chopin_db_begin(holder), 0);
+    cr_assert_not_null(chopin_sql(holder, "INSERT INTO items (name, qty) VALUES ('holder', 1)"));
+    http_get w = {chopin_app_port(app), "/write", 0};
+    pthread_t th;
+    pthread_create(&th, NULL, hold_lock, &w);
+    usleep(300 * 1000); /* the write is now waiting in the busy handler */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    http_get p = {chopin_app_port(app), "/ping", 0};
+    do_get(&p);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    cr_assert_eq(p.status, 200);
+    cr_assert_lt(ms, 200, "the worker answered /ping in %.1f ms while the write waited", ms);
+    cr_assert_eq(w.status, 0, "the write is still waiting");
+    cr_assert_eq(chopin_db_commit(holder), 0);
+    pthread_join(th, NULL);
+    cr_assert_eq(w.status, 200, "and goes through once the lock is free");
+    chopin_ctx_free(holder);
+    chopin_app_stop(app);
+    chopin_app_wait(app);
+    cr_assert_eq(count_items(app), 2);
+    chopin_app_free(app);
+    char wal[64];
+    unlink(path);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", path);
+    unlink(wal);
+}
