@@ -240,6 +240,14 @@ static void replace_todo(chopin_ctx *c) {
     chopin_json_model(c, 200, &todo_model, t);
 }
 
+/* PATCH: only what the body names changes. */
+static void patch_todo(chopin_ctx *c) {
+    todo *t = chopin_orm_find(c, &todo_model, id_param(c));
+    const char *const *changed = t ? chopin_bind_patch(c, &todo_model, t) : NULL;
+    if (!changed || chopin_orm_update_fields(c, &todo_model, t, changed)) return;
+    chopin_json_model(c, 200, &todo_model, t);
+}
+
 static void delete_todo(chopin_ctx *c) {
     if (chopin_orm_delete(c, &todo_model, id_param(c)) == 0) chopin_send_status(c, 204);
 }
@@ -300,6 +308,7 @@ int main(void) {
     chopin_get(app, "/todos", list_todos);
     chopin_get(app, "/todos/:id", get_todo);
     chopin_put(app, "/todos/:id", replace_todo);
+    chopin_patch(app, "/todos/:id", patch_todo);
     chopin_delete(app, "/todos/:id", delete_todo);
     if (create_tables(app)) {
         chopin_app_free(app);

@@ -122,6 +122,18 @@ struct chopin_model {
  * invalid field, and returns NULL. */
 void *chopin_bind(chopin_ctx *c, const chopin_model *m);
 
+/* For PATCH: decodes the body over obj (say, a row the ORM found). Only
+ * the fields present in the body change, each validated as chopin_bind
+ * would (required ones may be absent; null clears a nullable one); obj is
+ * untouched unless all of them are valid. Returns the changed fields' names,
+ * NULL-terminated, for chopin_orm_update_fields; NULL when 400/422 was
+ * answered.
+ *
+ *   todo *t = chopin_orm_find(c, &todo_model, id);
+ *   const char *const *changed = t ? chopin_bind_patch(c, &todo_model, t) : NULL;
+ *   if (!changed || chopin_orm_update_fields(c, &todo_model, t, changed)) return; */
+const char *const *chopin_bind_patch(chopin_ctx *c, const chopin_model *m, void *obj);
+
 /* One validation problem; a list in the request arena, in the model's field
  * order whatever the body's key order (a strict model's unknown members first),
  * so the same mistakes always give the same answer. */

@@ -11,6 +11,7 @@
 typedef struct {
     chopin_ctx *c;
     chopin_field_error *head, *tail;
+    bool partial; /* a PATCH: top-level fields may be absent, required or not */
 } errors;
 
 static void add(errors *e, const char *path, const char *code, const char *message) {
@@ -320,7 +321,7 @@ static bool decode_object(errors *e, const chopin_model *m, const chopin_json_va
         const char *fpath = join(e, path, f->name);
         char *dst = (char *)out + f->offset;
         if (!fv) {
-            if (f->required) {
+            if (f->required && !(e->partial && (!path || !*path))) {
                 add(e, fpath, "required", "is required");
                 ok = false;
             }
@@ -344,13 +345,13 @@ static bool decode_object(errors *e, const chopin_model *m, const chopin_json_va
 
 bool model_decode_field(chopin_ctx *c, const chopin_field *f, const chopin_json_value *v,
                         void *field_ptr) {
-    errors e = {c, NULL, NULL};
+    errors e = {c, NULL, NULL, false};
     return decode_value(&e, f, f->type, v, field_ptr, f->name, false) && !e.head;
 }
 
 void *chopin_model_decode(chopin_ctx *c, const chopin_model *m, const chopin_json_value *v,
                           chopin_field_error **out_errors) {
-    errors e = {c, NULL, NULL};
+    errors e = {c, NULL, NULL, false};
     void *obj = chopin_alloc(c, m->size ? m->size : 1);
     if (!obj) {
         add(&e, "", "memory", "out of memory");
@@ -397,12 +398,14 @@ static bool is_form(chopin_str type) {
     return type.len == n || type.ptr[n] == ';' || type.ptr[n] == ' ';
 }
 
-void *chopin_bind(chopin_ctx *c, const chopin_model *m) {
+/* The body as a JSON value: parsed JSON, or an HTML form read as the object
+ * it stands for. NULL when answered (400 with the offset). */
+static const chopin_json_value *body_value(chopin_ctx *c, const chopin_model *m) {
     chopin_str body = chopin_req_body(c);
     if (is_form(chopin_req_header(c, "Content-Type"))) { /* an HTML form: same rules */
         query_param *pairs;
         size_t n = ctx_parse_pairs(c, body, &pairs);
-        return model_bind_pairs(c, m, pairs, n, "the request body has invalid fields");
+        return model_pairs_value(c, m, pairs, n);
     }
     chopin_json_error err;
     const chopin_json_value *v = chopin_json_parse(c, body.ptr, body.len, &err);
@@ -410,10 +413,43 @@ void *chopin_bind(chopin_ctx *c, const chopin_model *m) {
         char msg[160];
         snprintf(msg, sizeof msg, "invalid JSON at byte %zu: %s", err.offset, err.message);
         chopin_error(c, 400, "INVALID_JSON", msg);
-        return NULL;
     }
+    return v;
+}
+
+void *chopin_bind(chopin_ctx *c, const chopin_model *m) {
+    const chopin_json_value *v = body_value(c, m);
+    if (!v) return NULL;
     chopin_field_error *errs;
     void *obj = chopin_model_decode(c, m, v, &errs);
     if (!obj) chopin_error_fields(c, errs);
     return obj;
+}
+
+const char *const *chopin_bind_patch(chopin_ctx *c, const chopin_model *m, void *obj) {
+    const chopin_json_value *v = body_value(c, m);
+    if (!v) return NULL;
+    errors e = {c, NULL, NULL, true};
+    char *tmp = chopin_alloc(c, m->size ? m->size : 1);
+    const char **names = chopin_alloc(c, (m->count + 1) * sizeof *names);
+    if (!tmp || !names) {
+        chopin_error(c, 500, "INTERNAL_ERROR", "out of memory");
+        return NULL;
+    }
+    memset(tmp, 0, m->size);
+    if (!decode_object(&e, m, v, tmp, "") || e.head) {
+        chopin_error_fields(c, e.head);
+        return NULL;
+    }
+    /* Only now, all of it valid, do the present fields replace obj's. */
+    size_t n = 0;
+    for (size_t i = 0; i < m->count; i++) {
+        const chopin_field *f = &m->fields[i];
+        if (f->read_only || !chopin_json_get(v, f->name)) continue;
+        memcpy((char *)obj + f->offset, tmp + f->offset, f->size);
+        if (f->presence) ((char *)obj)[f->presence - 1] = tmp[f->presence - 1];
+        names[n++] = f->name;
+    }
+    names[n] = NULL;
+    return names;
 }

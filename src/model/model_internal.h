@@ -18,6 +18,8 @@ size_t model_format_rfc3339(char *out, int64_t micros);
  * message on problems. */
 void *model_bind_pairs(chopin_ctx *c, const chopin_model *m, const query_param *pairs,
                        size_t count, const char *message);
+const chopin_json_value *model_pairs_value(chopin_ctx *c, const chopin_model *m,
+                                           const query_param *pairs, size_t count);
 /* chopin_error_fields with the envelope's message of the caller's choice. */
 void model_error_fields(chopin_ctx *c, const chopin_field_error *errs, const char *message);
 

@@ -36,13 +36,15 @@ static void text_value(chopin_ctx *c, chopin_field_type t, chopin_str text,
     out->u.str = (chopin_str){chopin_strdup(c, text.ptr, text.len), text.len};
 }
 
-/* Decoded name=value pairs into m: the value a client would have sent. */
 #define QUERY_INVALID "the query string has invalid fields"
 
-void *model_bind_pairs(chopin_ctx *c, const chopin_model *m, const query_param *pairs,
-                       size_t count, const char *message) {
+/* Decoded name=value pairs as the JSON object a client would have sent for
+ * m; NULL (answered 500) when out of memory. */
+const chopin_json_value *model_pairs_value(chopin_ctx *c, const chopin_model *m,
+                                           const query_param *pairs, size_t count) {
     chopin_json_member *members = chopin_alloc(c, (m->count ? m->count : 1) * sizeof *members);
-    if (!members) {
+    chopin_json_value *obj = chopin_alloc(c, sizeof *obj);
+    if (!members || !obj) {
         chopin_error(c, 500, "INTERNAL_ERROR", "out of memory");
         return NULL;
     }
@@ -68,9 +70,16 @@ void *model_bind_pairs(chopin_ctx *c, const chopin_model *m, const query_param *
                 text_value(c, f->item, pairs[q].value, &items[k++]);
         mem->value = (chopin_json_value){.type = CHOPIN_JSON_ARRAY, .u.arr = {items, k}};
     }
-    chopin_json_value obj = {.type = CHOPIN_JSON_OBJECT, .u.obj = {members, n}};
+    *obj = (chopin_json_value){.type = CHOPIN_JSON_OBJECT, .u.obj = {members, n}};
+    return obj;
+}
+
+void *model_bind_pairs(chopin_ctx *c, const chopin_model *m, const query_param *pairs, size_t count,
+                       const char *message) {
+    const chopin_json_value *obj = model_pairs_value(c, m, pairs, count);
+    if (!obj) return NULL;
     chopin_field_error *errs;
-    void *out = chopin_model_decode(c, m, &obj, &errs);
+    void *out = chopin_model_decode(c, m, obj, &errs);
     if (!out) model_error_fields(c, errs, message);
     return out;
 }

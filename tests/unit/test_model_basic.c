@@ -334,3 +334,59 @@ Test(model, envelopes_for_lists_pages_and_free_data) {
     }
     chopin_app_free(app);
 }
+
+/* PATCH: the body's fields over an existing struct. */
+static todo patched;
+static void patch_route(chopin_ctx *c) {
+    todo t = {.id = 7, .title = "milk", .priority = 2, .due = 5, .has_due = true, .level = "low"};
+    const char *const *changed = chopin_bind_patch(c, &todo_model, &t);
+    patched = t;
+    if (!changed) return;
+    chopin_json *j = chopin_json_data_begin(c, 200);
+    chopin_json_array(j);
+    for (size_t i = 0; changed[i]; i++) chopin_json_string(j, changed[i]);
+    chopin_json_end(j);
+    chopin_json_finish(j);
+}
+
+Test(model, bind_patch_changes_only_what_the_body_names) {
+    chopin_app *app = make_app();
+    chopin_patch(app, "/t", patch_route);
+    struct {
+        const char *body;
+        int status;
+        const char *answer; /* exact, or a fragment when it starts with '~' */
+    } cases[] = {
+        {"{}", 200, "{\"success\":true,\"data\":[]}"},
+        {"{\"done\":true}", 200, "{\"success\":true,\"data\":[\"done\"]}"},
+        {"{\"id\":99,\"priority\":4,\"due\":null}", 200,
+         "{\"success\":true,\"data\":[\"priority\",\"due\"]}"},
+        {"{\"title\":null}", 422, "~{\"field\":\"title\",\"code\":\"null\""},
+        {"{\"priority\":9,\"done\":true}", 422, "~{\"field\":\"priority\",\"code\":\"max\""},
+        {"{\"addr\":{\"zip\":\"1\"}}", 422, "~{\"field\":\"addr.city\",\"code\":\"required\""},
+        {"[1]", 422, "~\"code\":\"type\""},
+        {"{\"done\":", 400, "~invalid JSON at byte 8"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        chopin_test_response *r =
+            chopin_test_request(app, "PATCH", "/t", NULL, cases[i].body, strlen(cases[i].body));
+        cr_assert_eq(r->status, cases[i].status, "%s: %d %s", cases[i].body, r->status, r->body);
+        if (cases[i].answer[0] == '~')
+            cr_assert(strstr(r->body, cases[i].answer + 1), "%s: %s", cases[i].body, r->body);
+        else
+            cr_assert_str_eq(r->body, cases[i].answer, "%s", cases[i].body);
+        if (i == 2) { /* what changed, and what did not */
+            cr_assert_eq(patched.id, 7, "read-only");
+            cr_assert_eq(patched.priority, 4);
+            cr_assert(!patched.has_due, "null cleared the nullable field");
+            cr_assert_str_eq(patched.title, "milk");
+            cr_assert_str_eq(patched.level, "low");
+        }
+        if (cases[i].status != 200) { /* refused: untouched */
+            cr_assert_eq(patched.priority, 2, "%s", cases[i].body);
+            cr_assert(!patched.done);
+        }
+        chopin_test_response_free(r);
+    }
+    chopin_app_free(app);
+}
