@@ -102,8 +102,10 @@ int chopin_db_exec_script(chopin_ctx *c, const char *sql);
 /* The same statement n times, the i-th time with args[i * nargs] ..
  * args[i * nargs + nargs - 1]: on PostgreSQL all n are sent at once and
  * share one round trip. Returns n result sets (an array in the request
- * arena), or NULL when any failed. For TechEmpower's /queries, or loading
- * several rows by key. */
+ * arena), or NULL when any failed. Outside a transaction each execution
+ * stands alone: on PostgreSQL those after a failed one still run, on SQLite
+ * they do not; inside one, a failure fails the transaction on both. For
+ * TechEmpower's /queries, or loading several rows by key. */
 chopin_rows **chopin_db_query_each(chopin_ctx *c, const char *sql, size_t n, size_t nargs,
                                    const chopin_arg *args);
 

@@ -12,7 +12,7 @@
  * PostgreSQL an advisory lock lets one apply each migration; the others find
  * it applied. Set DATABASE_AUTO_MIGRATE=true to have chopin_app_start apply
  * pending migrations from DATABASE_MIGRATIONS (default "migrations") before
- * it serves; the `chopin db` CLI calls the same functions. */
+ * it serves; a command-line tool calls the same functions. */
 #ifndef CHOPIN_MIGRATE_H
 #define CHOPIN_MIGRATE_H
 

@@ -67,8 +67,8 @@ typedef enum {
     CHOPIN_GT,
     CHOPIN_GE,
     CHOPIN_IN,       /* values[0..nvalues) */
-    CHOPIN_LIKE,     /* case-sensitive on both databases; % and _ are wildcards */
-    CHOPIN_ILIKE,    /* the same, ignoring case */
+    CHOPIN_LIKE,     /* case-sensitive on both databases; % and _ are wildcards, \ escapes */
+    CHOPIN_ILIKE,    /* the same, ignoring case (on SQLite: of ASCII letters only) */
     CHOPIN_IS_NULL,  /* no value */
     CHOPIN_NOT_NULL, /* no value */
 } chopin_op;
@@ -97,7 +97,8 @@ typedef struct {
     size_t nfilters;
     /* "title", "-created_at" (descending), "done,-id": field names of the
      * model, e.g. straight from ?sort=; the primary key is always the last
-     * tiebreaker, so pages never overlap. NULL: by primary key. */
+     * tiebreaker, so pages never overlap. NULL: by primary key. NULLs come
+     * last going up and first going down, on both databases. */
     const char *order_by;
     int64_t limit; /* 0: all */
     int64_t offset;
@@ -125,8 +126,9 @@ int chopin_orm_page(chopin_ctx *c, const chopin_model *m, const chopin_filter *f
 /* --- Relations -------------------------------------------------------------------------- */
 
 /* The children (model child, whose field fk refers to the parents) of
- * nparents parents, in one query however many parents: never N+1. Ordered
- * by fk, then by order_by (as in chopin_list_opts). */
+ * nparents parents (in any order, repeats allowed), in one round trip
+ * however many parents: never N+1. Ordered by fk, then by order_by (as in
+ * chopin_list_opts). */
 int chopin_orm_children(chopin_ctx *c, const chopin_model *child, const char *fk,
                         const chopin_model *parent, const void *parents, size_t nparents,
                         const char *order_by, chopin_list *out);
@@ -136,7 +138,7 @@ int chopin_orm_children(chopin_ctx *c, const chopin_model *child, const char *fk
 /* CREATE TABLE IF NOT EXISTS for the model in the dialect (with UNIQUE,
  * NOT NULL, foreign keys, and CREATE INDEX for .indexed fields), as a
  * malloc'd string of ';'-separated statements (free() it). For migrations:
- * `chopin db schema` prints it. */
+ * print it into your first migration. */
 char *chopin_orm_create_sql(const chopin_model *m, chopin_db_dialect dialect);
 
 #endif

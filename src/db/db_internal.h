@@ -122,6 +122,7 @@ struct chopin_rows {
     const char **names;
     chopin_arg *cells; /* nrows * ncols, row-major; TEXT cells are NUL-terminated */
     int64_t affected;
+    chopin_ctx *c; /* whose arena holds the text of numbers, made when asked */
 };
 chopin_rows *rows_new(chopin_ctx *c, size_t ncols, size_t nrows);
 /* Row `row` of r into the fields of obj that have a column of their name

@@ -169,10 +169,24 @@ static const char *db_detail(chopin_ctx *c) {
     return e ? e->detail : "unknown error";
 }
 
+/* Under the migrations' lock on PostgreSQL: two servers creating the table
+ * at once would otherwise collide in PostgreSQL's catalog even with IF NOT
+ * EXISTS. */
 static int ensure_table(chopin_ctx *c, char *err, size_t err_len) {
-    if (!chopin_sql(c, "CREATE TABLE IF NOT EXISTS chopin_migrations (version BIGINT PRIMARY KEY, "
-                       "name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)"))
-        return failf(err, err_len, "cannot create chopin_migrations: %s", db_detail(c));
+    bool pg = chopin_db_dialect_of(c->db) == CHOPIN_POSTGRES;
+    int rc = chopin_db_begin(c);
+    if (!rc && pg)
+        rc = !chopin_sql(c, "SELECT pg_advisory_xact_lock($1)", chopin_arg_int(MIGRATION_LOCK));
+    if (!rc)
+        rc = !chopin_sql(
+            c, "CREATE TABLE IF NOT EXISTS chopin_migrations (version BIGINT PRIMARY KEY, "
+               "name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)");
+    if (!rc) rc = chopin_db_commit(c);
+    if (rc) {
+        failf(err, err_len, "cannot create chopin_migrations: %s", db_detail(c));
+        chopin_db_rollback(c);
+        return -1;
+    }
     return 0;
 }
 

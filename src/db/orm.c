@@ -347,7 +347,7 @@ int chopin_orm_list(chopin_ctx *c, const chopin_model *m, const chopin_list_opts
     sqlb_add(&b, " FROM ");
     sqlb_ident(&b, orm_table(m));
     if (!orm_where(s, &b, &args, m, opts->filters, opts->nfilters, s->db->dialect) ||
-        !orm_order(s, &b, m, opts->order_by)) {
+        !orm_order(s, &b, m, opts->order_by, s->db->dialect)) {
         sqlb_free(&b);
         return -1;
     }
@@ -389,6 +389,19 @@ int chopin_orm_page(chopin_ctx *c, const chopin_model *m, const chopin_filter *f
 
 #define CHILDREN_CHUNK 256
 
+/* Keys in ascending order, so that chunk after chunk the children come out
+ * ordered by key overall; NULLs (no key) last. */
+static int key_cmp(const void *pa, const void *pb) {
+    const chopin_arg *a = pa, *b = pb;
+    if (a->type != b->type) return (a->type == CHOPIN_ARG_NULL) - (b->type == CHOPIN_ARG_NULL);
+    if (a->type == CHOPIN_ARG_TEXT) {
+        int c = memcmp(a->s, b->s, a->len < b->len ? a->len : b->len);
+        return c ? c : (a->len > b->len) - (a->len < b->len);
+    }
+    if (a->type == CHOPIN_ARG_DOUBLE) return (a->d > b->d) - (a->d < b->d);
+    return (a->i > b->i) - (a->i < b->i);
+}
+
 int chopin_orm_children(chopin_ctx *c, const chopin_model *child, const char *fk,
                         const chopin_model *parent, const void *parents, size_t nparents,
                         const char *order_by, chopin_list *out) {
@@ -403,12 +416,17 @@ int chopin_orm_children(chopin_ctx *c, const chopin_model *child, const char *fk
     if (!nparents) return out->items ? 0 : -1;
     /* One statement text, its IN list of CHILDREN_CHUNK keys padded with
      * NULLs, run once per chunk: one round trip for all on PostgreSQL. */
-    size_t nchunks = (nparents + CHILDREN_CHUNK - 1) / CHILDREN_CHUNK;
-    chopin_arg *keys = chopin_alloc(c, nchunks * CHILDREN_CHUNK * sizeof *keys);
+    size_t cap = (nparents + CHILDREN_CHUNK - 1) / CHILDREN_CHUNK * CHILDREN_CHUNK;
+    chopin_arg *keys = chopin_alloc(c, cap * sizeof *keys);
     if (!keys) return db_fail(s, CHOPIN_DB_FAILED, "53200", NULL, "out of memory");
-    for (size_t i = 0; i < nchunks * CHILDREN_CHUNK; i++)
-        keys[i] = i < nparents ? orm_field_arg(c, ppk, (const char *)parents + i * parent->size)
-                               : chopin_arg_null();
+    for (size_t i = 0; i < nparents; i++)
+        keys[i] = orm_field_arg(c, ppk, (const char *)parents + i * parent->size);
+    qsort(keys, nparents, sizeof *keys, key_cmp);
+    size_t nkeys = 0; /* a parent listed twice is asked for once */
+    for (size_t i = 0; i < nparents; i++)
+        if (!nkeys || key_cmp(&keys[i], &keys[nkeys - 1])) keys[nkeys++] = keys[i];
+    size_t nchunks = (nkeys + CHILDREN_CHUNK - 1) / CHILDREN_CHUNK;
+    for (size_t i = nkeys; i < nchunks * CHILDREN_CHUNK; i++) keys[i] = chopin_arg_null();
     sqlb b = {0};
     sqlb_add(&b, "SELECT ");
     orm_columns(&b, child, false);
@@ -424,7 +442,7 @@ int chopin_orm_children(chopin_ctx *c, const chopin_model *child, const char *fk
     size_t olen = strlen(fk) + (order_by ? strlen(order_by) : 0) + 2;
     if ((order = malloc(olen)))
         snprintf(order, olen, "%s%s%s", fk, order_by ? "," : "", order_by ? order_by : "");
-    bool ok = order && orm_order(s, &b, child, order);
+    bool ok = order && orm_order(s, &b, child, order, s->db->dialect);
     free(order);
     if (!ok || b.err) {
         if (ok) db_fail(s, CHOPIN_DB_MISUSE, "42602", NULL, "cannot build the statement");

@@ -225,10 +225,15 @@ static bool filter_sql(db_session *s, sqlb *b, argv_t *args, const chopin_field 
         return true;
     case CHOPIN_LIKE:
     case CHOPIN_ILIKE:
+        /* SQLite is told PostgreSQL's escape character, so that \% and \_
+         * match themselves on both. */
         if (flt->op == CHOPIN_ILIKE && d == CHOPIN_SQLITE) {
             sqlb_add(b, "lower(");
             sqlb_ident(b, f->name);
-            sqlb_addf(b, ") LIKE lower($%zu)", argv_push(s->c, args, v));
+            sqlb_addf(b, ") LIKE lower($%zu) ESCAPE '\\'", argv_push(s->c, args, v));
+        } else if (d == CHOPIN_SQLITE) {
+            sqlb_ident(b, f->name);
+            sqlb_addf(b, " LIKE $%zu ESCAPE '\\'", argv_push(s->c, args, v));
         } else {
             sqlb_ident(b, f->name);
             sqlb_addf(b, " %s $%zu", flt->op == CHOPIN_LIKE ? "LIKE" : "ILIKE",
@@ -272,14 +277,19 @@ bool orm_where(db_session *s, sqlb *b, argv_t *args, const chopin_model *m,
     return true;
 }
 
-bool orm_order(db_session *s, sqlb *b, const chopin_model *m, const char *order_by) {
+bool orm_order(db_session *s, sqlb *b, const chopin_model *m, const char *order_by,
+               chopin_db_dialect d) {
+    /* NULLs as PostgreSQL places them (last going up, first going down);
+     * SQLite's own default is the opposite, so it is told. */
+    const char *asc = d == CHOPIN_SQLITE ? " NULLS LAST" : "";
+    const char *desc = d == CHOPIN_SQLITE ? " DESC NULLS FIRST" : " DESC";
     const chopin_field *pk = orm_pk(m);
     bool pk_seen = false, first = true;
     sqlb_add(b, " ORDER BY ");
     for (const char *p = order_by; p && *p;) {
         while (*p == ' ' || *p == ',') p++;
         if (!*p) break;
-        bool desc = *p == '-';
+        bool desc_field = *p == '-';
         if (*p == '-' || *p == '+') p++;
         size_t len = strcspn(p, ", ");
         char name[64];
@@ -289,7 +299,7 @@ bool orm_order(db_session *s, sqlb *b, const chopin_model *m, const char *order_
         if (!f || f->type == CHOPIN_OBJECT || f->type == CHOPIN_ARRAY) return unknown(s, name);
         if (!first) sqlb_add(b, ", ");
         sqlb_ident(b, f->name);
-        if (desc) sqlb_add(b, " DESC");
+        sqlb_add(b, desc_field ? desc : asc);
         pk_seen |= f == pk;
         first = false;
     }

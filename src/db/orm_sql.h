@@ -45,7 +45,8 @@ bool orm_coerce(db_session *s, const chopin_field *f, chopin_arg *a);
 bool orm_where(db_session *s, sqlb *b, argv_t *args, const chopin_model *m,
                const chopin_filter *filters, size_t n, chopin_db_dialect d);
 /* " ORDER BY ..." from "a,-b", the primary key last. */
-bool orm_order(db_session *s, sqlb *b, const chopin_model *m, const char *order_by);
+bool orm_order(db_session *s, sqlb *b, const chopin_model *m, const char *order_by,
+               chopin_db_dialect d);
 /* Every column of the model, quoted, comma-separated. */
 void orm_columns(sqlb *b, const chopin_model *m, bool read_only_only);
 

@@ -52,7 +52,8 @@ struct pg_conn {
     stmt_cache cache;
     int64_t failed_at_ms;
     db_waitq connect_waiters;
-    int connect_waiting; /* sessions in connect_waiters */
+    int connect_waiting;  /* sessions in connect_waiters */
+    char last_error[200]; /* libpq's word on the last failure, for the log */
     bool need_flush;
 };
 
@@ -121,7 +122,12 @@ static void conn_down(pg_conn *pc) {
     if (pc->pw->w && pc->watch.events) worker_watch(pc->pw->w, &pc->watch, 0);
     pc->watch.events = 0;
     if (pc->pw->w) timer_cancel(&pc->pw->w->timers, &pc->connect_timer);
-    if (pc->pg) PQfinish(pc->pg);
+    if (pc->pg) {
+        const char *why = PQerrorMessage(pc->pg);
+        snprintf(pc->last_error, sizeof pc->last_error, "%.*s", (int)strcspn(why, "\n"),
+                 why[0] ? why : "closed");
+        PQfinish(pc->pg);
+    }
     pc->pg = NULL;
     pc->state = PG_DOWN;
     pc->failed_at_ms = chopin_now_ms();
@@ -232,8 +238,8 @@ static int wait_connected(db_session *s, pg_conn *pc) {
         }
     }
     if (pc->state != PG_READY)
-        return db_fail(s, CHOPIN_DB_UNAVAILABLE, "08006", NULL, "cannot connect to PostgreSQL%s%s",
-                       pc->pg ? ": " : "", pc->pg ? PQerrorMessage(pc->pg) : "");
+        return db_fail(s, CHOPIN_DB_UNAVAILABLE, "08006", NULL, "cannot connect to PostgreSQL: %s",
+                       pc->last_error[0] ? pc->last_error : "timed out");
     return 0;
 }
 
@@ -292,6 +298,21 @@ static void flush(pg_conn *pc) {
     watch(pc, EPOLLIN | (pc->need_flush ? EPOLLOUT : 0));
 }
 
+/* The round is over: what its requests queued leaves in one write. */
+static void on_round_end(worker *w, loop_watch *lw) {
+    (void)w;
+    pg_conn *pc = (pg_conn *)((char *)lw - offsetof(pg_conn, watch));
+    if (pc->state == PG_READY) flush(pc);
+}
+
+/* Sends queued output now (a detached context) or at the end of the round. */
+static void flush_soon(pg_conn *pc) {
+    if (pc->pw->w)
+        worker_round_end(pc->pw->w, &pc->watch);
+    else
+        flush(pc);
+}
+
 static void on_ready(worker *w, loop_watch *lw, uint32_t events) {
     (void)w;
     pg_conn *pc = (pg_conn *)((char *)lw - offsetof(pg_conn, watch));
@@ -319,7 +340,8 @@ static void *pg_worker_new(chopin_db *db) {
     for (int i = 0; i < pw->count; i++) {
         pg_conn *pc = &pw->conns[i];
         pc->pw = pw;
-        pc->watch = (loop_watch){.ev_kind = EV_WATCH, .fd = -1, .ready = on_ready};
+        pc->watch = (loop_watch){
+            .ev_kind = EV_WATCH, .fd = -1, .ready = on_ready, .round_end = on_round_end};
         pc->connect_timer.fire = on_connect_timeout;
     }
     return pw;
@@ -390,7 +412,8 @@ static int get_conn(db_session *s, pg_worker *pw, pg_conn **out) {
         if (!pc) {
             if (!all_pinned || !s->t)
                 return db_fail(s, CHOPIN_DB_UNAVAILABLE, "08006", NULL,
-                               "PostgreSQL is unreachable (retrying every %d ms)", RETRY_MS);
+                               "PostgreSQL is unreachable (retrying every %d ms): %s", RETRY_MS,
+                               pw->conns[0].last_error[0] ? pw->conns[0].last_error : "?");
             if (db_waitq_park(s, &pw->pool_waiters) < 0)
                 return db_fail(s, CHOPIN_DB_CANCELLED, "57014", NULL, "request ended");
             continue;
@@ -497,7 +520,7 @@ queued:
         pc->head = p;
     pc->tail = p;
     pc->inflight++;
-    flush(pc);
+    flush_soon(pc);
     return p;
 lost:
     pending_free(pc->pw, p);

@@ -3,6 +3,7 @@
  * driver's own result can be freed at once. */
 #include "db_internal.h"
 
+#include "../json/json_internal.h"
 #include "../model/model_internal.h"
 
 #include <errno.h>
@@ -12,7 +13,7 @@
 chopin_rows *rows_new(chopin_ctx *c, size_t ncols, size_t nrows) {
     chopin_rows *r = chopin_alloc(c, sizeof *r);
     if (!r) return NULL;
-    *r = (chopin_rows){.nrows = nrows, .ncols = ncols};
+    *r = (chopin_rows){.nrows = nrows, .ncols = ncols, .c = c};
     if (ncols) {
         r->names = chopin_alloc(c, ncols * sizeof *r->names);
         if (!r->names) return NULL;
@@ -91,14 +92,37 @@ bool chopin_rows_bool(const chopin_rows *r, size_t row, size_t col) {
     return chopin_rows_int(r, row, col) != 0;
 }
 
-const char *chopin_rows_text(const chopin_rows *r, size_t row, size_t col) {
+/* A number's text, made once on first ask and kept in the cell (whose s
+ * and len are unused for numbers): "42", "1.5", "true". */
+static const chopin_arg *with_text(const chopin_rows *r, size_t row, size_t col) {
     const chopin_arg *v = cell(r, row, col);
-    return v->type == CHOPIN_ARG_TEXT ? v->s : NULL;
+    if (v->type == CHOPIN_ARG_TEXT || v->type == CHOPIN_ARG_NULL || v->s) return v;
+    char buf[40];
+    size_t n;
+    if (v->type == CHOPIN_ARG_DOUBLE)
+        n = json_format_double(buf, v->d);
+    else if (v->type == CHOPIN_ARG_BOOL)
+        n = (size_t)snprintf(buf, sizeof buf, "%s", v->i ? "true" : "false");
+    else
+        n = json_format_int(buf, v->i);
+    if (!n)
+        n = (size_t)snprintf(buf, sizeof buf, "%s",
+                             v->d != v->d ? "NaN"
+                             : v->d < 0   ? "-Infinity"
+                                          : "Infinity");
+    chopin_arg *w = (chopin_arg *)v; /* rows belong to one request: no one else reads them */
+    w->s = chopin_strdup(r->c, buf, n);
+    w->len = w->s ? n : 0;
+    return v;
+}
+
+const char *chopin_rows_text(const chopin_rows *r, size_t row, size_t col) {
+    return with_text(r, row, col)->s;
 }
 
 size_t chopin_rows_len(const chopin_rows *r, size_t row, size_t col) {
-    const chopin_arg *v = cell(r, row, col);
-    return v->type == CHOPIN_ARG_TEXT ? v->len : 0;
+    const chopin_arg *v = with_text(r, row, col);
+    return v->s ? v->len : 0;
 }
 
 /* --- Timestamps ------------------------------------------------------------------ */

@@ -40,6 +40,12 @@ struct loop_watch {
     int fd;
     uint32_t events; /* registered events; 0 when not registered */
     void (*ready)(worker *w, loop_watch *lw, uint32_t events);
+    /* Called once at the end of the round it was asked for in
+     * (worker_round_end): output written by many requests of one round
+     * leaves in one write. */
+    void (*round_end)(worker *w, loop_watch *lw);
+    loop_watch *next_round_end;
+    bool round_end_queued;
 };
 
 /* Something a worker owns for a module above the engine (a database
@@ -206,6 +212,7 @@ struct worker {
     offload_job *done_jobs;
     size_t offload_pending; /* jobs out in the pool; the worker waits for them before exiting */
     task *ready_head, *ready_tail; /* unparked tasks, resumed at the end of the round */
+    loop_watch *round_end;         /* watches asking for their round_end call */
     worker_local *locals;
 };
 
@@ -286,6 +293,8 @@ int conn_task_done(conn *c, task *t);
 void worker_close_conn(worker *w, conn *c);
 /* Registers lw->fd for events (0: unregisters). Returns 0 or -1 with errno. */
 int worker_watch(worker *w, loop_watch *lw, uint32_t events);
+/* Asks for lw->round_end at the end of this round (once however often asked). */
+void worker_round_end(worker *w, loop_watch *lw);
 /* The value a module keeps in this worker under key, made by make(arg) on
  * first use (a NULL from make is returned and not kept) and destroyed with
  * the worker. */

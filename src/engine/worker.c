@@ -356,6 +356,24 @@ int worker_watch(worker *w, loop_watch *lw, uint32_t events) {
     return 0;
 }
 
+void worker_round_end(worker *w, loop_watch *lw) {
+    if (lw->round_end_queued) return;
+    lw->round_end_queued = true;
+    lw->next_round_end = w->round_end;
+    w->round_end = lw;
+}
+
+/* The round's end calls; a call may run tasks (none do today) that ask for
+ * more, which the loop takes too. */
+static void run_round_end(worker *w) {
+    while (w->round_end) {
+        loop_watch *lw = w->round_end;
+        w->round_end = lw->next_round_end;
+        lw->round_end_queued = false;
+        lw->round_end(w, lw);
+    }
+}
+
 void *worker_local_get(worker *w, const void *key, void *(*make)(void *arg), void *arg,
                        void (*destroy)(void *value)) {
     for (worker_local *l = w->locals; l; l = l->next)
@@ -373,7 +391,7 @@ void *worker_local_get(worker *w, const void *key, void *(*make)(void *arg), voi
 }
 
 static int poll_wait_ms(worker *w, int max_ms) {
-    if (w->deferred || w->ready_head) return 0;
+    if (w->deferred || w->ready_head || w->round_end) return 0;
     int wait = next_wait_ms(w);
     int64_t next_timer = timer_next(&w->timers);
     if (next_timer >= 0) {
@@ -412,6 +430,8 @@ void worker_poll(worker *w, int max_ms) {
     run_timers(w);
     task_run_ready(w);
     run_deferred(w);
+    task_run_ready(w);
+    run_round_end(w);
     expire(w);
     recycle_closed(w);
 }

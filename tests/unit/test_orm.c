@@ -362,6 +362,24 @@ Test(orm, filters_ordering_and_pages) {
     cr_assert_float_eq(t[1].score, 4.5, 1e-9);
     cr_assert_eq(l.total, -1, "no total unless asked");
 
+    /* NULLs sort as on PostgreSQL on both: last going up, first going down */
+    chopin_list_opts by_due = {.order_by = "due", .limit = 20};
+    cr_assert_eq(chopin_orm_list(c, &task_row_model, &by_due, &l), 0, "%s", err_of(c));
+    cr_assert(((task_row *)l.items)[0].has_due);
+    cr_assert(!((task_row *)l.items)[19].has_due);
+    by_due.order_by = "-due";
+    cr_assert_eq(chopin_orm_list(c, &task_row_model, &by_due, &l), 0, "%s", err_of(c));
+    cr_assert(!((task_row *)l.items)[0].has_due);
+    cr_assert(((task_row *)l.items)[19].has_due);
+    /* a backslash escapes % and _ in LIKE on both */
+    task_row lit = {.author_id = a, .title = "100%_sure", .status = "open"};
+    cr_assert_eq(chopin_orm_insert(c, &task_row_model, &lit), 0, "%s", err_of(c));
+    chopin_filter esc = chopin_where("title", CHOPIN_LIKE, chopin_arg_text("100\\%\\_%"));
+    cr_assert_eq(count_of(c, &esc, 1), 1);
+    chopin_filter esc_none = chopin_where("title", CHOPIN_LIKE, chopin_arg_text("100\\_%"));
+    cr_assert_eq(count_of(c, &esc_none, 1), 0);
+    cr_assert_eq(chopin_orm_delete(c, &task_row_model, chopin_arg_int(lit.id)), 0);
+
     /* pages cover every row once */
     int seen[21] = {0};
     for (int64_t off = 0; off < 20; off += 6) {
@@ -402,6 +420,20 @@ Test(orm, children_in_one_query) {
     cr_assert_str_eq(k[0].title, "even 02", "then by -title");
     cr_assert_eq(k[3].author_id, as[150].id);
     cr_assert_eq(k[5].author_id, as[299].id);
+    /* parents in any order, some twice, past one chunk of 256 keys: still
+     * ordered by key overall, each child once */
+    author *mixed = calloc(AUTHORS + 2, sizeof *mixed);
+    for (int i = 0; i < AUTHORS; i++) mixed[i] = as[AUTHORS - 1 - i];
+    mixed[AUTHORS] = as[0];
+    mixed[AUTHORS + 1] = as[150];
+    cr_assert_eq(chopin_orm_children(c, &task_row_model, "author_id", &author_model, mixed,
+                                     AUTHORS + 2, NULL, &kids),
+                 0, "%s", err_of(c));
+    cr_assert_eq(kids.count, 6);
+    for (size_t i = 1; i < kids.count; i++)
+        cr_assert_leq(((task_row *)kids.items)[i - 1].author_id,
+                      ((task_row *)kids.items)[i].author_id);
+    free(mixed);
     cr_assert_eq(chopin_orm_children(c, &task_row_model, "nope", &author_model, as, 1, NULL, &kids),
                  -1);
     free(as);
