@@ -282,13 +282,17 @@ static int settle(conn *c, int flushed) {
             shutdown(c->fd, SHUT_WR);
             c->lingering = true;
             buf_release(&w->pool, &c->in);
+            c->in_pos = 0;
             worker_set_timeout(w, c, TO_LINGER);
         }
         return 0;
     }
     if (c->in.len == c->in_pos && c->rstate == RS_HEAD) {
         if (c->peer_closed || w->stopping) return -1;
+        /* in_pos too: after a handler that waited, complete() left it at
+         * the end of the request, and the next one starts a new buffer. */
         buf_release(&w->pool, &c->in);
+        c->in_pos = 0;
         /* A connection that never sent a request stays on the header
          * timeout it got at accept; only a served one earns keep-alive. */
         if (c->served)

@@ -433,6 +433,46 @@ Test(http, path_params_and_query_via_libcurl) {
     stop_ok(s);
 }
 
+/* Keep-alive after a handler that waited (its request was completed later,
+ * from the loop): the next requests on the connection, shorter, as long
+ * and longer than the first, are each read from their first byte. */
+Test(http, keep_alive_after_a_waiting_handler) {
+    h_server *s = start_hello();
+    h_conn *c = h_connect(s->port);
+    char pad[2100];
+    memset(pad, 'a', 2000);
+    pad[2000] = 0;
+    char first[2200];
+    snprintf(first, sizeof first, "GET /slow?ms=5 HTTP/1.1\r\nHost: x\r\nX-Pad: %s\r\n\r\n", pad);
+    size_t first_len = strlen(first);
+    h_response *r = expect_status(c, first, 200);
+    h_response_free(r);
+    r = expect_status(c, "GET /hello/short HTTP/1.1\r\nHost: x\r\n\r\n", 200);
+    expect_body(r, "{\"success\":true,\"data\":{\"message\":\"Hello, short!\"}}");
+    h_response_free(r);
+    r = expect_status(c, first, 200); /* waits again */
+    h_response_free(r);
+    /* exactly as long as the first */
+    char same[2200];
+    int n = snprintf(same, sizeof same, "GET /hello/same HTTP/1.1\r\nHost: x\r\nX-Pad: ");
+    while ((size_t)n < first_len - 4) same[n++] = 'b';
+    memcpy(same + n, "\r\n\r\n", 5);
+    cr_assert_eq(strlen(same), first_len);
+    r = expect_status(c, same, 200);
+    expect_body(r, "{\"success\":true,\"data\":{\"message\":\"Hello, same!\"}}");
+    h_response_free(r);
+    r = expect_status(c, first, 200);
+    h_response_free(r);
+    char longer[2400];
+    snprintf(longer, sizeof longer, "GET /hello/longer HTTP/1.1\r\nHost: x\r\nX-Pad: %s%s\r\n\r\n",
+             pad, "cccccccccccccccccccccccccccccccccccccccc");
+    r = expect_status(c, longer, 200);
+    expect_body(r, "{\"success\":true,\"data\":{\"message\":\"Hello, longer!\"}}");
+    h_response_free(r);
+    h_close(c);
+    stop_ok(s);
+}
+
 /* The demo's todo API: the ORM on SQLite, every answer in the envelopes. */
 Test(http, demo_todos_crud) {
     h_server *s = start_hello();
