@@ -66,6 +66,9 @@ done
 declare -A PATH_OF=([db]=/db [db-orm]=/db-orm [queries]='/queries?queries=20' [fortunes]=/fortunes
   [updates]='/updates?queries=20')
 for t in $TESTS; do [[ -n ${PATH_OF[$t]:-} ]] || die "unknown test '$t' (db db-orm queries fortunes updates)"; done
+path_for() { # TEST URL: the node peer has no /db-orm; it answers that test with /db
+  if [[ $1 == db-orm && $2 == *":$NODE_PORT" ]]; then echo /db; else echo "${PATH_OF[$1]}"; fi
+}
 for cmd in wrk psql node npm curl timeout; do
   command -v "$cmd" >/dev/null || die "$cmd not found (scripts/install-deps.sh bench; apt-get install wrk postgresql nodejs npm)"
 done
@@ -164,9 +167,6 @@ CLK_TCK=$(getconf CLK_TCK)
 
 ACCEPT_JSON='Accept: application/json,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7'
 ACCEPT_HTML='Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'
-path_for() { # TEST URL: the node peer has no /db-orm; it answers that test with /db
-  if [[ $1 == db-orm && $2 == *":$NODE_PORT" ]]; then echo /db; else echo "${PATH_OF[$1]}"; fi
-}
 run_wrk() { # TEST URL SECONDS OUTFILE
   local accept=$ACCEPT_JSON rc=0
   [[ $1 == fortunes ]] && accept=$ACCEPT_HTML

@@ -465,6 +465,17 @@ static int param_values(db_session *s, size_t nargs, const chopin_arg *args, con
     return 0;
 }
 
+/* Ends a group with a Sync. libpq 17 can queue it and let the round-end
+ * flush carry the groups of every request of the round in one write; older
+ * libpq (Debian 12 has 15) flushes on every Sync. */
+static bool sync_group(pg_conn *pc) {
+#ifdef LIBPQ_HAS_SEND_PIPELINE_SYNC
+    return PQsendPipelineSync(pc->pg) == 1;
+#else
+    return PQpipelineSync(pc->pg) == 1;
+#endif
+}
+
 /* Queues Parse (first use on this connection) + Execute + Sync. */
 static pg_pending *send_query(db_session *s, pg_conn *pc, const char *sql, size_t nargs,
                               const char *const *values, bool unnamed) {
@@ -473,7 +484,7 @@ static pg_pending *send_query(db_session *s, pg_conn *pc, const char *sql, size_
          * the server. */
         stmt_cache_clear(&pc->cache, evict, NULL);
         if (!PQsendQueryParams(pc->pg, "DEALLOCATE ALL", 0, NULL, NULL, NULL, NULL, 0) ||
-            !PQpipelineSync(pc->pg))
+            !sync_group(pc))
             goto lost_early;
         pg_pending *d = pending_new(pc->pw);
         if (!d) goto lost_early;
@@ -490,7 +501,7 @@ static pg_pending *send_query(db_session *s, pg_conn *pc, const char *sql, size_
         p->s = s;
         p->units = 1;
         if (!PQsendQueryParams(pc->pg, sql, (int)nargs, NULL, values, NULL, NULL, 0) ||
-            !PQpipelineSync(pc->pg))
+            !sync_group(pc))
             goto lost;
         goto queued;
     }
@@ -510,8 +521,7 @@ static pg_pending *send_query(db_session *s, pg_conn *pc, const char *sql, size_
         p->parse_slot = slot;
         p->units = 2;
     }
-    if (!PQsendQueryPrepared(pc->pg, name, (int)nargs, values, NULL, NULL, 0) ||
-        !PQpipelineSync(pc->pg))
+    if (!PQsendQueryPrepared(pc->pg, name, (int)nargs, values, NULL, NULL, 0) || !sync_group(pc))
         goto lost;
 queued:
     if (pc->tail)

@@ -23,6 +23,7 @@ void conn_init(conn *c, worker *w, int fd) {
     c->w = w;
     c->file_fd = -1;
     c->to_kind = TO_NONE;
+    c->unread = true;
 }
 
 static void reset_request(conn *c) {
@@ -321,8 +322,14 @@ static int read_some(conn *c, int *budget) {
         if (c->file_fd >= 0) c->read_paused = true; /* resume once the file is out */
         /* While a handler waits, its views pin the read buffer: the input
          * stays in the socket until the handler is done. */
-        if (c->read_paused || c->close_after || c->task) return 0;
-        if (*budget == 0) return 1;
+        if (c->read_paused || c->close_after || c->task) {
+            c->unread = true; /* an edge may be spent: read when free again */
+            return 0;
+        }
+        if (*budget == 0) {
+            c->unread = true;
+            return 1;
+        }
         --*budget;
         if (ensure_read_space(c)) return -1;
         size_t space = c->in.cap - c->in.len;
@@ -333,7 +340,10 @@ static int read_some(conn *c, int *budget) {
             conn_process(c);
             /* A short read means the socket is empty: with edge-triggered
              * epoll the next arrival wakes us, so no read-until-EAGAIN. */
-            if ((size_t)n < space && !c->rdhup) return 0;
+            if ((size_t)n < space && !c->rdhup) {
+                c->unread = false;
+                return 0;
+            }
             continue;
         }
         if (n == 0) {
@@ -342,7 +352,10 @@ static int read_some(conn *c, int *budget) {
             return 0;
         }
         if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            c->unread = false;
+            return 0;
+        }
         return -1;
     }
 }
@@ -388,7 +401,9 @@ int conn_task_done(conn *c, task *t) {
         conn_process(c);
         return 0;
     }
-    return drive(c, true);
+    /* A client usually waits for this answer: read first only if input may
+     * have come while the handler waited (else the read finds nothing). */
+    return drive(c, c->unread);
 }
 
 int conn_on_readable(conn *c) {

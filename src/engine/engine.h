@@ -163,6 +163,7 @@ struct conn {
     bool served; /* at least one request answered: idle now means keep-alive */
     bool closed; /* closed this round; reused only after the round's events */
     bool rdhup;  /* the peer shut its side: read to the end, a short read proves nothing */
+    bool unread; /* the socket may hold input we have not read (edge-triggered: no new wake-up) */
     int file_fd; /* a file being sent after out drains, or -1 */
     off_t file_off;
     int64_t file_left;

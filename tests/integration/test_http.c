@@ -469,6 +469,28 @@ Test(http, keep_alive_after_a_waiting_handler) {
     r = expect_status(c, longer, 200);
     expect_body(r, "{\"success\":true,\"data\":{\"message\":\"Hello, longer!\"}}");
     h_response_free(r);
+    /* The next request arrives while the handler waits (its edge comes
+     * and goes then), and one comes pipelined behind a waiting one. */
+    cr_assert(h_sends(c, "GET /slow?ms=100 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    h_sleep_ms(30);
+    cr_assert(h_sends(c, "GET /hello/during HTTP/1.1\r\nHost: x\r\n\r\n"));
+    r = h_read_response(c, false, H_TIMEOUT_MS);
+    cr_assert_not_null(r, "%s", h_last_error());
+    expect_body(r, "{\"success\":true,\"data\":{\"slept_ms\":100}}");
+    h_response_free(r);
+    r = h_read_response(c, false, H_TIMEOUT_MS);
+    cr_assert_not_null(r, "the request sent during the wait: %s", h_last_error());
+    expect_body(r, "{\"success\":true,\"data\":{\"message\":\"Hello, during!\"}}");
+    h_response_free(r);
+    cr_assert(h_sends(c, "GET /slow?ms=20 HTTP/1.1\r\nHost: x\r\n\r\n"
+                         "GET /hello/behind HTTP/1.1\r\nHost: x\r\n\r\n"));
+    r = h_read_response(c, false, H_TIMEOUT_MS);
+    cr_assert_not_null(r, "%s", h_last_error());
+    h_response_free(r);
+    r = h_read_response(c, false, H_TIMEOUT_MS);
+    cr_assert_not_null(r, "pipelined behind a waiting one: %s", h_last_error());
+    expect_body(r, "{\"success\":true,\"data\":{\"message\":\"Hello, behind!\"}}");
+    h_response_free(r);
     h_close(c);
     stop_ok(s);
 }
