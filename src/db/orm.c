@@ -180,20 +180,81 @@ int chopin_orm_insert_many(chopin_ctx *c, const chopin_model *m, void *objs, siz
     return chopin_db_commit(c);
 }
 
+/* The text of statements that depend on the model alone (find and delete
+ * by key), built once per worker and kept with it: per request the ORM then
+ * costs its binding work, not string building. */
+typedef enum { BY_KEY_FIND, BY_KEY_DELETE } by_key;
+typedef struct {
+    struct {
+        const chopin_model *m;
+        by_key kind;
+        char *sql;
+    } items[64];
+    size_t count;
+} sql_memo;
+static const char memo_key; /* its address names the worker-local value */
+
+static void *memo_new(void *arg) {
+    (void)arg;
+    return calloc(1, sizeof(sql_memo));
+}
+
+static void memo_free(void *value) {
+    sql_memo *mm = value;
+    for (size_t i = 0; i < mm->count; i++) free(mm->items[i].sql);
+    free(mm);
+}
+
+static char *by_key_sql(const chopin_model *m, const chopin_field *pk, by_key kind) {
+    sqlb b = {0};
+    if (kind == BY_KEY_FIND) {
+        sqlb_add(&b, "SELECT ");
+        orm_columns(&b, m, false);
+        sqlb_add(&b, " FROM ");
+    } else {
+        sqlb_add(&b, "DELETE FROM ");
+    }
+    sqlb_ident(&b, orm_table(m));
+    sqlb_add(&b, " WHERE ");
+    sqlb_ident(&b, pk->name);
+    sqlb_add(&b, " = $1");
+    if (b.err) {
+        sqlb_free(&b);
+        return NULL;
+    }
+    return b.text;
+}
+
+/* The statement's text; *owned is set when the caller must free it (no
+ * worker to keep it: a detached context, or a full memo). */
+static const char *memo_sql(db_session *s, const chopin_model *m, const chopin_field *pk,
+                            by_key kind, char **owned) {
+    *owned = NULL;
+    sql_memo *mm = s->t ? worker_local_get(s->t->w, &memo_key, memo_new, NULL, memo_free) : NULL;
+    for (size_t i = 0; mm && i < mm->count; i++)
+        if (mm->items[i].m == m && mm->items[i].kind == kind) return mm->items[i].sql;
+    char *sql = by_key_sql(m, pk, kind);
+    if (!sql) {
+        db_fail(s, CHOPIN_DB_MISUSE, "42602", NULL, "cannot build the statement for %s", m->name);
+        return NULL;
+    }
+    if (mm && mm->count < sizeof mm->items / sizeof mm->items[0]) {
+        mm->items[mm->count].m = m;
+        mm->items[mm->count].kind = kind;
+        mm->items[mm->count++].sql = sql;
+        return sql;
+    }
+    return *owned = sql;
+}
+
 void *chopin_orm_find(chopin_ctx *c, const chopin_model *m, chopin_arg id) {
     db_session *s = db_session_of(c);
     const chopin_field *pk = s ? need_pk(s, m) : NULL;
     if (!pk || !orm_coerce(s, pk, &id)) return NULL;
-    sqlb b = {0};
-    argv_t args = {0};
-    sqlb_add(&b, "SELECT ");
-    orm_columns(&b, m, false);
-    sqlb_add(&b, " FROM ");
-    sqlb_ident(&b, orm_table(m));
-    sqlb_add(&b, " WHERE ");
-    sqlb_ident(&b, pk->name);
-    sqlb_addf(&b, " = $%zu", argv_push(c, &args, id));
-    chopin_rows *r = run(s, &b, &args);
+    char *owned;
+    const char *sql = memo_sql(s, m, pk, BY_KEY_FIND, &owned);
+    chopin_rows *r = sql ? chopin_db_query(c, sql, 1, &id) : NULL;
+    free(owned);
     if (!r) return NULL;
     if (!chopin_rows_count(r)) {
         not_found(s, m);
@@ -257,14 +318,10 @@ int chopin_orm_delete(chopin_ctx *c, const chopin_model *m, chopin_arg id) {
     db_session *s = db_session_of(c);
     const chopin_field *pk = s ? need_pk(s, m) : NULL;
     if (!pk || !orm_coerce(s, pk, &id)) return -1;
-    sqlb b = {0};
-    argv_t args = {0};
-    sqlb_add(&b, "DELETE FROM ");
-    sqlb_ident(&b, orm_table(m));
-    sqlb_add(&b, " WHERE ");
-    sqlb_ident(&b, pk->name);
-    sqlb_addf(&b, " = $%zu", argv_push(c, &args, id));
-    chopin_rows *r = run(s, &b, &args);
+    char *owned;
+    const char *sql = memo_sql(s, m, pk, BY_KEY_DELETE, &owned);
+    chopin_rows *r = sql ? chopin_db_query(c, sql, 1, &id) : NULL;
+    free(owned);
     if (!r) return -1;
     return chopin_rows_affected(r) ? 0 : not_found(s, m);
 }
