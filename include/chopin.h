@@ -13,6 +13,7 @@
 #include "chopin/db.h"
 #include "chopin/orm.h"
 #include "chopin/migrate.h"
+#include "chopin/password.h"
 #include "chopin/middleware.h"
 #include "chopin/testing.h"
 
