@@ -14,6 +14,7 @@
 #include "chopin/orm.h"
 #include "chopin/migrate.h"
 #include "chopin/password.h"
+#include "chopin/jwt.h"
 #include "chopin/middleware.h"
 #include "chopin/testing.h"
 

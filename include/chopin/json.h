@@ -29,6 +29,9 @@ void chopin_json_array(chopin_json *j);  /* [ */
 void chopin_json_end(chopin_json *j);    /* } or ] of the innermost open one */
 void chopin_json_key(chopin_json *j, const char *key);
 void chopin_json_keyn(chopin_json *j, const char *key, size_t len);
+/* Strings must be UTF-8: the writer escapes them but does not validate them
+ * (text from outside, say a database of another encoding, is the caller's to
+ * check). */
 void chopin_json_string(chopin_json *j, const char *s); /* NULL writes null */
 void chopin_json_stringn(chopin_json *j, const char *s, size_t len);
 void chopin_json_int(chopin_json *j, int64_t v);

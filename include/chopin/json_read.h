@@ -84,8 +84,8 @@ typedef struct chopin_json_doc chopin_json_doc;
 chopin_json_doc *chopin_json_doc_parse(const char *text, size_t len, chopin_json_error *err);
 const chopin_json_value *chopin_json_doc_root(const chopin_json_doc *doc);
 /* Parses another text into doc, reusing its memory: the previous tree is gone.
- * Returns the new root, or NULL with *err (doc then holds no tree). doc may be
- * NULL on the first call: chopin_json_doc_new() makes an empty one. */
+ * Returns the new root, or NULL with *err (doc then holds no tree). doc must
+ * not be NULL: chopin_json_doc_new() makes an empty one for the first call. */
 chopin_json_doc *chopin_json_doc_new(void);
 const chopin_json_value *chopin_json_doc_reparse(chopin_json_doc *doc, const char *text, size_t len,
                                                  chopin_json_error *err);

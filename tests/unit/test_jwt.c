@@ -1,0 +1,1221 @@
+/* test_jwt.c - JSON Web Tokens: strict base64url, keys, round trips for the
+ * three algorithms, interoperability with PyJWT in both directions, and a
+ * table of hostile tokens each with the exact status it must get.
+ *
+ * Keys are made at test time with the openssl command into a temporary
+ * directory (one per test process, removed at exit), and hostile tokens are
+ * forged here with OpenSSL directly, never with the code under test: a bug
+ * in chopin_jwt_sign cannot hide a bug in chopin_jwt_verify. Every token is
+ * verified from an exact-size heap copy, so AddressSanitizer sees a read
+ * past its end. Python is Debian's (/usr/bin/python3, where python3-jwt
+ * lives) unless CHOPIN_PYTHON names another. */
+#include <criterion/criterion.h>
+
+#include <chopin/jwt.h>
+#include <chopin/json_read.h>
+
+#include "auth/jwt_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+
+/* --- Helpers ------------------------------------------------------------------ */
+
+#define NOW     INT64_C(1700000000)
+#define TOKBUF  20000
+#define SECRET  "0123456789abcdef0123456789abcdef-chopin-test"
+#define SECRET2 "fedcba9876543210fedcba9876543210-chopin-test"
+
+#define HDR_HS "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
+#define HDR_RS "{\"alg\":\"RS256\",\"typ\":\"JWT\"}"
+#define HDR_ED "{\"alg\":\"EdDSA\",\"typ\":\"JWT\"}"
+/* A payload valid at NOW: exp NOW + 600. */
+#define PAY "{\"sub\":\"42\",\"iat\":1700000000,\"nbf\":1700000000,\"exp\":1700000600}"
+
+static const char *status_name(chopin_jwt_status st) {
+    static const char *names[] = {"OK",       "MALFORMED",     "BAD_ALG",    "BAD_SIGNATURE",
+                                  "EXPIRED",  "NOT_YET_VALID", "BAD_ISSUER", "BAD_AUDIENCE",
+                                  "BAD_TYPE", "TOO_LARGE"};
+    return (unsigned)st < sizeof names / sizeof names[0] ? names[st] : "?";
+}
+
+static char key_dir[64];
+
+static void remove_keys(void) {
+    char cmd[128];
+    if (!key_dir[0]) return;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", key_dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", key_dir);
+}
+
+static void run(const char *cmd) {
+    int rc = system(cmd);
+    cr_assert_eq(rc, 0, "%s exited %d", cmd, rc);
+}
+
+/* The path of a PEM file in the key directory, made on first use:
+ * rsa, rsa2, rsa1024 (private, PKCS#8), rsa_pub, rsa_pkcs1 (PKCS#1 private),
+ * rsa_enc (encrypted), ed, ed2, ed448 (private), ed_pub. */
+static void make_key_dir(void) {
+    if (key_dir[0]) return;
+    strcpy(key_dir, "/tmp/chopin-jwt-XXXXXX");
+    cr_assert_not_null(mkdtemp(key_dir));
+    atexit(remove_keys);
+}
+
+static const char *key_file(const char *name) {
+    static char paths[16][128];
+    static int used;
+    make_key_dir();
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s.pem", key_dir, name);
+    for (int i = 0; i < used; i++)
+        if (!strcmp(paths[i], path)) return paths[i];
+    char cmd[512];
+    const char *q = "openssl";
+    if (!strcmp(name, "rsa") || !strcmp(name, "rsa2"))
+        snprintf(cmd, sizeof cmd,
+                 "%s genpkey -quiet -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out %s", q, path);
+    else if (!strcmp(name, "rsa1024"))
+        snprintf(cmd, sizeof cmd,
+                 "%s genpkey -quiet -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out %s", q, path);
+    else if (!strcmp(name, "ed") || !strcmp(name, "ed2"))
+        snprintf(cmd, sizeof cmd, "%s genpkey -quiet -algorithm ED25519 -out %s", q, path);
+    else if (!strcmp(name, "ed448"))
+        snprintf(cmd, sizeof cmd, "%s genpkey -quiet -algorithm ED448 -out %s", q, path);
+    else if (!strcmp(name, "rsa_pub"))
+        snprintf(cmd, sizeof cmd, "%s pkey -in %s -pubout -out %s", q, key_file("rsa"), path);
+    else if (!strcmp(name, "ed_pub"))
+        snprintf(cmd, sizeof cmd, "%s pkey -in %s -pubout -out %s", q, key_file("ed"), path);
+    else if (!strcmp(name, "rsa_pkcs1"))
+        snprintf(cmd, sizeof cmd, "%s pkey -in %s -traditional -out %s", q, key_file("rsa"), path);
+    else if (!strcmp(name, "rsa_enc"))
+        snprintf(cmd, sizeof cmd, "%s pkey -in %s -aes256 -passout pass:hunter2 -out %s", q,
+                 key_file("rsa"), path);
+    else
+        cr_assert_fail("no recipe for key %s", name);
+    run(cmd);
+    cr_assert_lt(used, 16);
+    strcpy(paths[used], path);
+    return paths[used++];
+}
+
+static char *read_all(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s", path);
+    char *buf = malloc(1 << 20);
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    if (len) *len = n;
+    return buf;
+}
+
+static chopin_jwt_key *hs_key(void) {
+    char err[256] = "";
+    chopin_jwt_key *k = chopin_jwt_key_hs256(SECRET, strlen(SECRET), err, sizeof err);
+    cr_assert_not_null(k, "%s", err);
+    return k;
+}
+
+static chopin_jwt_key *pem_key(chopin_jwt_alg alg, const char *name) {
+    char err[256] = "";
+    chopin_jwt_key *k = chopin_jwt_key_pem_file(alg, key_file(name), err, sizeof err);
+    cr_assert_not_null(k, "%s: %s", name, err);
+    return k;
+}
+
+static EVP_PKEY *evp_key(const char *name) {
+    FILE *f = fopen(key_file(name), "r");
+    cr_assert_not_null(f);
+    EVP_PKEY *pk = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    cr_assert_not_null(pk, "%s", name);
+    return pk;
+}
+
+/* out = b64(header) "." b64(payload); returns its length. */
+static size_t signing_input(char *out, const char *header, const char *payload) {
+    size_t n = b64url_encode(out, header, strlen(header));
+    out[n++] = '.';
+    n += b64url_encode(out + n, payload, strlen(payload));
+    out[n] = 0;
+    return n;
+}
+
+static void append_sig(char *out, size_t n, const unsigned char *sig, size_t len) {
+    out[n++] = '.';
+    n += b64url_encode(out + n, sig, len);
+    out[n] = 0;
+}
+
+static void forge_hmac(char *out, const char *header, const char *payload, const void *secret,
+                       size_t secret_len, const char *md) {
+    size_t n = signing_input(out, header, payload);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    cr_assert_not_null(HMAC(EVP_get_digestbyname(md), secret, (int)secret_len,
+                            (const unsigned char *)out, n, mac, &mac_len));
+    append_sig(out, n, mac, mac_len);
+}
+
+/* md: "SHA256", "SHA512", or NULL for Ed25519. */
+static void forge_pkey(char *out, const char *header, const char *payload, EVP_PKEY *pk,
+                       const char *md) {
+    size_t n = signing_input(out, header, payload);
+    unsigned char sig[1024];
+    size_t sig_len = sizeof sig;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    cr_assert_eq(EVP_DigestSignInit_ex(ctx, NULL, md, NULL, NULL, pk, NULL), 1);
+    cr_assert_eq(EVP_DigestSign(ctx, sig, &sig_len, (const unsigned char *)out, n), 1);
+    EVP_MD_CTX_free(ctx);
+    append_sig(out, n, sig, sig_len);
+}
+
+static void forge_raw(char *out, const char *header, const char *payload, const char *sig_b64) {
+    size_t n = signing_input(out, header, payload);
+    snprintf(out + n, TOKBUF - n, ".%s", sig_b64);
+}
+
+/* Verifies an exact-size heap copy of token[0..len). */
+static chopin_jwt_status verify_n(const chopin_jwt_key *k, const char *token, size_t len,
+                                  const chopin_jwt_expect *ex, chopin_jwt_claims *out) {
+    char *copy = malloc(len ? len : 1);
+    memcpy(copy, token, len);
+    chopin_jwt_status st = chopin_jwt_verify(k, copy, len, ex, out);
+    free(copy);
+    return st;
+}
+
+static chopin_jwt_status verify_s(const chopin_jwt_key *k, const char *token,
+                                  const chopin_jwt_expect *ex, chopin_jwt_claims *out) {
+    return verify_n(k, token, strlen(token), ex, out);
+}
+
+static const chopin_jwt_expect at_now = {.now = NOW};
+
+/* --- base64url ------------------------------------------------------------------- */
+
+Test(jwt_b64url, rfc4648_vectors_both_ways) {
+    static const struct {
+        const char *bytes, *text;
+    } v[] = {{"", ""},
+             {"f", "Zg"},
+             {"fo", "Zm8"},
+             {"foo", "Zm9v"},
+             {"foob", "Zm9vYg"},
+             {"fooba", "Zm9vYmE"},
+             {"foobar", "Zm9vYmFy"},
+             /* the two characters that differ from base64: '-' and '_' */
+             {"\xfb\xff\xbf", "-_-_"},
+             {"\xff\xff\xfe", "___-"}};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char text[32];
+        size_t n = b64url_encode(text, v[i].bytes, strlen(v[i].bytes));
+        cr_expect_eq(n, B64URL_ENCODED_LEN(strlen(v[i].bytes)));
+        cr_expect(n == strlen(v[i].text) && !memcmp(text, v[i].text, n), "encode %s", v[i].text);
+        unsigned char bytes[32];
+        ssize_t m = b64url_decode(bytes, v[i].text, strlen(v[i].text));
+        cr_expect(m == (ssize_t)strlen(v[i].bytes) && !memcmp(bytes, v[i].bytes, (size_t)m),
+                  "decode %s", v[i].text);
+    }
+}
+
+Test(jwt_b64url, every_byte_string_round_trips) {
+    unsigned char src[300], back[B64URL_DECODED_MAX(400)];
+    char text[400];
+    for (size_t i = 0; i < sizeof src; i++) src[i] = (unsigned char)(i * 131 + 7);
+    for (size_t len = 0; len <= sizeof src; len++) {
+        size_t n = b64url_encode(text, src, len);
+        cr_assert_eq(b64url_decode(back, text, n), (ssize_t)len);
+        cr_assert(!memcmp(back, src, len), "len %zu", len);
+    }
+}
+
+Test(jwt_b64url, strict_decoding) {
+    static const char *bad[] = {
+        "Zg==",  /* padding */
+        "Zg=",   /* padding */
+        "Zm9v=", /* padding after a full group */
+        "Z",     /* 4n+1 characters cannot be bytes */
+        "Zm9vY", /* the same after a full group */
+        "Zh",    /* 'h' leaves non-zero bits after the last byte: not canonical */
+        "Zm8",   /* fine: "fo" */
+        "Zm+v",  /* base64, not base64url */
+        "Zm/v",  /* base64, not base64url */
+        "Zm 9v", /* whitespace */
+        "Zm9v\n",
+    };
+    static const bool ok[] = {false, false, false, false, false, false,
+                              true,  false, false, false, false};
+    unsigned char out[16];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_expect_eq(b64url_decode(out, bad[i], strlen(bad[i])) >= 0, ok[i], "%s", bad[i]);
+    cr_expect_eq(b64url_decode(out, "Zm\0v", 4), -1, "NUL");
+    /* Exactly one of the 16 last characters after "Z" spells 'f' canonically. */
+    int canonical = 0;
+    for (const char *c = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"; *c;
+         c++) {
+        char t[2] = {'Z', *c};
+        canonical += b64url_decode(out, t, 2) == 1;
+    }
+    cr_expect_eq(canonical, 4, "Zg Zw Z0 Z_ (low 4 bits zero)");
+    /* Every byte that is not in the alphabet is refused in any position. */
+    for (int b = 0; b < 256; b++) {
+        if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", b) && b)
+            continue;
+        for (int pos = 0; pos < 4; pos++) {
+            char t[4] = {'Q', 'U', 'J', 'D'};
+            t[pos] = (char)b;
+            cr_expect_eq(b64url_decode(out, t, 4), -1, "byte %d at %d", b, pos);
+        }
+    }
+}
+
+/* --- Keys ------------------------------------------------------------------------ */
+
+Test(jwt_key, hs256_secret_of_32_bytes_at_least) {
+    char err[256] = "";
+    const char *s31 = "0123456789abcdef0123456789abcde";
+    cr_assert_null(chopin_jwt_key_hs256(s31, 31, err, sizeof err));
+    cr_expect(strstr(err, "32"), "the message says what is needed: %s", err);
+    cr_expect_null(strstr(err, s31), "never the secret: %s", err);
+    cr_assert_null(chopin_jwt_key_hs256("", 0, err, sizeof err));
+    cr_assert_null(chopin_jwt_key_hs256(NULL, 40, err, sizeof err));
+    cr_assert_null(chopin_jwt_key_hs256(s31, 31, NULL, 0), "no err buffer is fine");
+    chopin_jwt_key *k = chopin_jwt_key_hs256("0123456789abcdef0123456789abcdef", 32, err, 1);
+    cr_assert_not_null(k);
+    cr_expect_eq(chopin_jwt_key_alg(k), CHOPIN_JWT_HS256);
+    chopin_jwt_key_free(k);
+    chopin_jwt_key_free(NULL);
+}
+
+Test(jwt_key, pem_keys_are_pinned_to_their_algorithm) {
+    char err[256];
+    size_t len;
+    char *rsa_pub = read_all(key_file("rsa_pub"), &len);
+    /* A public key is not an HMAC secret, whatever the caller says. */
+    err[0] = 0;
+    cr_expect_null(chopin_jwt_key_hs256(rsa_pub, len, err, sizeof err));
+    cr_expect(strstr(err, "PEM"), "%s", err);
+    err[0] = 0;
+    cr_expect_null(chopin_jwt_key_pem(CHOPIN_JWT_HS256, rsa_pub, len, err, sizeof err));
+    cr_expect(strstr(err, "secret"), "%s", err);
+    cr_expect_null(chopin_jwt_key_pem((chopin_jwt_alg)0, rsa_pub, len, err, sizeof err));
+    cr_expect_null(chopin_jwt_key_pem((chopin_jwt_alg)99, rsa_pub, len, err, sizeof err));
+    free(rsa_pub);
+
+    static const struct {
+        chopin_jwt_alg alg;
+        const char *file;
+        const char *message; /* part of the error; NULL: accepted */
+    } rows[] = {
+        {CHOPIN_JWT_RS256, "rsa", NULL},          {CHOPIN_JWT_RS256, "rsa_pub", NULL},
+        {CHOPIN_JWT_RS256, "rsa_pkcs1", NULL},    {CHOPIN_JWT_EDDSA, "ed", NULL},
+        {CHOPIN_JWT_EDDSA, "ed_pub", NULL},       {CHOPIN_JWT_RS256, "ed", "RSA"},
+        {CHOPIN_JWT_RS256, "ed_pub", "RSA"},      {CHOPIN_JWT_EDDSA, "rsa", "Ed25519"},
+        {CHOPIN_JWT_EDDSA, "rsa_pub", "Ed25519"}, {CHOPIN_JWT_EDDSA, "ed448", "Ed25519"},
+        {CHOPIN_JWT_RS256, "rsa1024", "2048"},    {CHOPIN_JWT_RS256, "rsa_enc", "encrypted"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        err[0] = 0;
+        chopin_jwt_key *k =
+            chopin_jwt_key_pem_file(rows[i].alg, key_file(rows[i].file), err, sizeof err);
+        if (!rows[i].message) {
+            cr_expect_not_null(k, "%s: %s", rows[i].file, err);
+            if (k) cr_expect_eq(chopin_jwt_key_alg(k), rows[i].alg);
+        } else {
+            cr_expect_null(k, "%s", rows[i].file);
+            cr_expect(strstr(err, rows[i].message), "%s: %s", rows[i].file, err);
+        }
+        chopin_jwt_key_free(k);
+    }
+
+    const char *junk[] = {"", "not a key",
+                          "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"};
+    for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
+        err[0] = 0;
+        cr_expect_null(
+            chopin_jwt_key_pem(CHOPIN_JWT_RS256, junk[i], strlen(junk[i]), err, sizeof err));
+        cr_expect(err[0], "a message for junk %zu", i);
+    }
+    err[0] = 0;
+    cr_expect_null(
+        chopin_jwt_key_pem_file(CHOPIN_JWT_RS256, "/nonexistent/k.pem", err, sizeof err));
+    cr_expect(strstr(err, "/nonexistent/k.pem"), "%s", err);
+    cr_expect_null(chopin_jwt_key_pem_file(CHOPIN_JWT_RS256, key_dir, err, sizeof err), "a dir");
+    cr_expect_null(chopin_jwt_key_pem_file(CHOPIN_JWT_RS256, NULL, err, sizeof err));
+}
+
+/* --- Round trips -------------------------------------------------------------------- */
+
+static chopin_jwt_claims full_claims(int64_t now) {
+    chopin_jwt_claims c = {.sub = "user-42",
+                           .role = "admin",
+                           .typ = "access",
+                           .fam = "family-1",
+                           .iss = "chopin",
+                           .aud = "api",
+                           .exp = now + 900};
+    return c;
+}
+
+static void expect_same_claims(const chopin_jwt_claims *a, const chopin_jwt_claims *b) {
+    cr_expect_str_eq(a->sub, b->sub);
+    cr_expect_str_eq(a->role, b->role);
+    cr_expect_str_eq(a->jti, b->jti);
+    cr_expect_str_eq(a->typ, b->typ);
+    cr_expect_str_eq(a->fam, b->fam);
+    cr_expect_str_eq(a->iss, b->iss);
+    cr_expect_str_eq(a->aud, b->aud);
+    cr_expect_eq(a->iat, b->iat);
+    cr_expect_eq(a->nbf, b->nbf);
+    cr_expect_eq(a->exp, b->exp);
+}
+
+static void round_trip(const chopin_jwt_key *signer, const chopin_jwt_key *verifier,
+                       const char *alg) {
+    int64_t now = (int64_t)time(NULL);
+    chopin_jwt_claims c = full_claims(now);
+    char tok[CHOPIN_JWT_MAX_LEN + 1];
+    ssize_t n = chopin_jwt_sign(signer, &c, tok, sizeof tok);
+    cr_assert_gt(n, 0, "%s", alg);
+    cr_assert_eq((size_t)n, strlen(tok));
+    /* defaults written back */
+    cr_expect(c.iat >= now && c.iat <= now + 5);
+    cr_expect_eq(c.nbf, c.iat);
+    cr_expect_eq(strlen(c.jti), 22, "128 bits in base64url: %s", c.jti);
+    unsigned char raw[32];
+    cr_expect_eq(b64url_decode(raw, c.jti, strlen(c.jti)), 16);
+
+    /* the header is exactly ours */
+    char header[64];
+    const char *dot = strchr(tok, '.');
+    ssize_t hn = b64url_decode((unsigned char *)header, tok, (size_t)(dot - tok));
+    cr_assert_gt(hn, 0);
+    header[hn] = 0;
+    char want[64];
+    snprintf(want, sizeof want, "{\"alg\":\"%s\",\"typ\":\"JWT\"}", alg);
+    cr_expect_str_eq(header, want);
+
+    chopin_jwt_expect ex = {.iss = "chopin", .aud = "api", .typ = "access"};
+    chopin_jwt_claims back;
+    chopin_jwt_status st = verify_n(verifier, tok, (size_t)n, &ex, &back);
+    cr_assert_eq(st, CHOPIN_JWT_OK, "%s: %s", alg, status_name(st));
+    expect_same_claims(&c, &back);
+
+    /* A second token gets another jti. */
+    chopin_jwt_claims c2 = full_claims(now);
+    char tok2[CHOPIN_JWT_MAX_LEN + 1];
+    cr_assert_gt(chopin_jwt_sign(signer, &c2, tok2, sizeof tok2), 0);
+    cr_expect_str_neq(c.jti, c2.jti);
+
+    /* Minimal claims: only exp; absent claims come back empty. */
+    chopin_jwt_claims m = {.exp = now + 60, .jti = "fixed-id"};
+    cr_assert_gt(chopin_jwt_sign(signer, &m, tok, sizeof tok), 0);
+    st = verify_s(verifier, tok, NULL, &back);
+    cr_assert_eq(st, CHOPIN_JWT_OK, "%s", status_name(st));
+    cr_expect_str_eq(back.jti, "fixed-id");
+    cr_expect_str_eq(back.sub, "");
+    cr_expect_str_eq(back.aud, "");
+    cr_expect_eq(back.exp, now + 60);
+}
+
+Test(jwt_round_trip, hs256) {
+    chopin_jwt_key *k = hs_key();
+    round_trip(k, k, "HS256");
+    chopin_jwt_key_free(k);
+}
+
+Test(jwt_round_trip, rs256_private_signs_public_verifies) {
+    chopin_jwt_key *priv = pem_key(CHOPIN_JWT_RS256, "rsa");
+    chopin_jwt_key *pub = pem_key(CHOPIN_JWT_RS256, "rsa_pub");
+    chopin_jwt_key *pkcs1 = pem_key(CHOPIN_JWT_RS256, "rsa_pkcs1");
+    round_trip(priv, pub, "RS256");
+    round_trip(priv, priv, "RS256");
+    round_trip(pkcs1, pub, "RS256");
+    chopin_jwt_claims c = full_claims(NOW);
+    char tok[CHOPIN_JWT_MAX_LEN + 1];
+    cr_expect_eq(chopin_jwt_sign(pub, &c, tok, sizeof tok), -1, "a public key cannot sign");
+    chopin_jwt_key_free(priv);
+    chopin_jwt_key_free(pub);
+    chopin_jwt_key_free(pkcs1);
+}
+
+Test(jwt_round_trip, eddsa) {
+    chopin_jwt_key *priv = pem_key(CHOPIN_JWT_EDDSA, "ed");
+    chopin_jwt_key *pub = pem_key(CHOPIN_JWT_EDDSA, "ed_pub");
+    round_trip(priv, pub, "EdDSA");
+    round_trip(priv, priv, "EdDSA");
+    chopin_jwt_claims c = full_claims(NOW);
+    char tok[CHOPIN_JWT_MAX_LEN + 1];
+    cr_expect_eq(chopin_jwt_sign(pub, &c, tok, sizeof tok), -1, "a public key cannot sign");
+    chopin_jwt_key_free(priv);
+    chopin_jwt_key_free(pub);
+}
+
+/* Every field full, of characters the writer must escape six bytes wide:
+ * still within CHOPIN_JWT_MAX_LEN with RSA, and back byte for byte. */
+Test(jwt_round_trip, fullest_claims_fit_and_come_back) {
+    chopin_jwt_key *k = pem_key(CHOPIN_JWT_RS256, "rsa");
+    chopin_jwt_claims c = {.exp = NOW + 600, .iat = NOW, .nbf = NOW};
+    memset(c.sub, 1, sizeof c.sub - 1);
+    memset(c.role, '"', sizeof c.role - 1);
+    memset(c.jti, '\\', sizeof c.jti - 1);
+    memset(c.typ, 0x1f, sizeof c.typ - 1);
+    memset(c.fam, 'f', sizeof c.fam - 1);
+    memset(c.iss, '\n', sizeof c.iss - 1);
+    memset(c.aud, 2, sizeof c.aud - 1);
+    char tok[CHOPIN_JWT_MAX_LEN + 1];
+    ssize_t n = chopin_jwt_sign(k, &c, tok, sizeof tok);
+    cr_assert_gt(n, 0);
+    chopin_jwt_expect ex = {.now = NOW, .iss = c.iss, .aud = c.aud, .typ = c.typ};
+    chopin_jwt_claims back;
+    chopin_jwt_status st = verify_n(k, tok, (size_t)n, &ex, &back);
+    cr_assert_eq(st, CHOPIN_JWT_OK, "%s", status_name(st));
+    expect_same_claims(&c, &back);
+    chopin_jwt_key_free(k);
+}
+
+Test(jwt_sign, refuses_what_it_cannot_sign) {
+    chopin_jwt_key *k = hs_key();
+    char tok[CHOPIN_JWT_MAX_LEN + 1];
+    chopin_jwt_claims c = full_claims(NOW);
+    ssize_t n = chopin_jwt_sign(k, &c, tok, sizeof tok);
+    cr_assert_gt(n, 0);
+    /* Every buffer too small by even one byte (the NUL) fails, without writing past it. */
+    for (size_t size = 0; size <= (size_t)n; size++) {
+        char *small = malloc(size ? size : 1);
+        cr_assert_eq(chopin_jwt_sign(k, &c, small, size), -1, "size %zu", size);
+        free(small);
+    }
+    char *exact = malloc((size_t)n + 1);
+    cr_assert_eq(chopin_jwt_sign(k, &c, exact, (size_t)n + 1), n);
+    cr_expect_str_eq(exact, tok, "same claims (jti kept), same token");
+    free(exact);
+
+    chopin_jwt_claims no_exp = full_claims(NOW);
+    no_exp.exp = 0;
+    cr_expect_eq(chopin_jwt_sign(k, &no_exp, tok, sizeof tok), -1, "exp is required");
+    chopin_jwt_claims unterminated = full_claims(NOW);
+    memset(unterminated.role, 'r', sizeof unterminated.role);
+    cr_expect_eq(chopin_jwt_sign(k, &unterminated, tok, sizeof tok), -1, "role not terminated");
+    chopin_jwt_claims bad_utf8 = full_claims(NOW);
+    strcpy(bad_utf8.sub, "caf\xe9");
+    cr_expect_eq(chopin_jwt_sign(k, &bad_utf8, tok, sizeof tok), -1, "Latin-1 is not UTF-8");
+    strcpy(bad_utf8.sub, "caf\xc3\xa9");
+    cr_expect_gt(chopin_jwt_sign(k, &bad_utf8, tok, sizeof tok), 0, "UTF-8 is");
+    cr_expect_eq(chopin_jwt_sign(NULL, &c, tok, sizeof tok), -1);
+    cr_expect_eq(chopin_jwt_sign(k, NULL, tok, sizeof tok), -1);
+    cr_expect_eq(chopin_jwt_sign(k, &c, NULL, 100), -1);
+    chopin_jwt_key_free(k);
+}
+
+/* --- Interoperability with PyJWT -------------------------------------------------------- */
+
+static const char *python(void) {
+    const char *p = getenv("CHOPIN_PYTHON");
+    if (p && *p) return p;
+    return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+}
+
+/* decode ALG KEY TOKEN AUD ISS: prints the claims as JSON.
+ * encode ALG KEY CLAIMS_JSON: prints the token.
+ * KEY is a hex secret for HS256, else a PEM file. */
+static const char interop_py[] =
+    "import sys, json, jwt\n"
+    "mode, alg, key = sys.argv[1:4]\n"
+    "key = bytes.fromhex(key) if alg == 'HS256' else open(key, 'rb').read()\n"
+    "if mode == 'decode':\n"
+    "    c = jwt.decode(sys.argv[4], key, algorithms=[alg], audience=sys.argv[5],\n"
+    "                   issuer=sys.argv[6])\n"
+    "    h = jwt.get_unverified_header(sys.argv[4])\n"
+    "    print(json.dumps({'claims': c, 'header': h}))\n"
+    "else:\n"
+    "    print(jwt.encode(json.loads(sys.argv[4]), key, algorithm=alg))\n";
+
+/* Runs the interop script; returns its stdout (malloc'd), asserting exit 0. */
+static char *pyjwt(const char *mode, const char *alg, const char *key, const char *arg,
+                   const char *extra) {
+    char script[128];
+    make_key_dir();
+    snprintf(script, sizeof script, "%s/interop.py", key_dir);
+    if (access(script, R_OK) != 0) {
+        FILE *f = fopen(script, "w");
+        cr_assert_not_null(f);
+        fputs(interop_py, f);
+        fclose(f);
+    }
+    char *cmd = malloc(TOKBUF);
+    snprintf(cmd, TOKBUF, "%s %s %s %s %s '%s' %s", python(), script, mode, alg, key, arg,
+             extra ? extra : "");
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    char *out = calloc(1, TOKBUF);
+    size_t n = fread(out, 1, TOKBUF - 1, p);
+    int rc = pclose(p);
+    cr_assert_eq(rc, 0, "%s exited %d (is python3-jwt installed? scripts/install-deps.sh test)",
+                 cmd, rc);
+    free(cmd);
+    while (n && (out[n - 1] == '\n' || out[n - 1] == '\r')) out[--n] = 0;
+    return out;
+}
+
+static const char *hex_secret(void) {
+    static char hex[2 * sizeof SECRET];
+    for (size_t i = 0; i < strlen(SECRET); i++)
+        snprintf(hex + 2 * i, 3, "%02x", (unsigned char)SECRET[i]);
+    return hex;
+}
+
+static const char *json_str(const chopin_json_value *obj, const char *name) {
+    const chopin_json_value *v = chopin_json_get(obj, name);
+    return v && v->type == CHOPIN_JSON_STRING ? v->u.str.ptr : "(missing)";
+}
+
+static int64_t json_int(const chopin_json_value *obj, const char *name) {
+    const chopin_json_value *v = chopin_json_get(obj, name);
+    return v && v->type == CHOPIN_JSON_NUMBER && v->is_int ? v->u.num.i : -1;
+}
+
+static void chopin_to_pyjwt(const chopin_jwt_key *k, const char *alg, const char *pykey) {
+    int64_t now = (int64_t)time(NULL);
+    chopin_jwt_claims c = full_claims(now);
+    char tok[CHOPIN_JWT_MAX_LEN + 1];
+    cr_assert_gt(chopin_jwt_sign(k, &c, tok, sizeof tok), 0);
+    char *out = pyjwt("decode", alg, pykey, tok, "api chopin");
+    chopin_json_doc *doc = chopin_json_doc_parse(out, strlen(out), NULL);
+    cr_assert_not_null(doc, "PyJWT said: %s", out);
+    const chopin_json_value *claims = chopin_json_get(chopin_json_doc_root(doc), "claims");
+    const chopin_json_value *header = chopin_json_get(chopin_json_doc_root(doc), "header");
+    cr_expect_str_eq(json_str(header, "alg"), alg);
+    cr_expect_str_eq(json_str(header, "typ"), "JWT");
+    cr_expect_str_eq(json_str(claims, "sub"), c.sub);
+    cr_expect_str_eq(json_str(claims, "role"), c.role);
+    cr_expect_str_eq(json_str(claims, "jti"), c.jti);
+    cr_expect_str_eq(json_str(claims, "typ"), c.typ);
+    cr_expect_str_eq(json_str(claims, "fam"), c.fam);
+    cr_expect_str_eq(json_str(claims, "iss"), c.iss);
+    cr_expect_str_eq(json_str(claims, "aud"), c.aud);
+    cr_expect_eq(json_int(claims, "iat"), c.iat);
+    cr_expect_eq(json_int(claims, "nbf"), c.nbf);
+    cr_expect_eq(json_int(claims, "exp"), c.exp);
+    chopin_json_doc_free(doc);
+    free(out);
+}
+
+static void pyjwt_to_chopin(const chopin_jwt_key *k, const char *alg, const char *pykey) {
+    int64_t now = (int64_t)time(NULL);
+    char claims[512];
+    snprintf(claims, sizeof claims,
+             "{\"sub\": \"py-7\", \"role\": \"user\", \"jti\": \"py-jti\", \"typ\": \"refresh\", "
+             "\"fam\": \"fam-9\", \"iss\": \"chopin\", \"aud\": [\"web\", \"api\"], "
+             "\"iat\": %" PRId64 ", \"nbf\": %" PRId64 ", \"exp\": %" PRId64
+             ", \"extra\": {\"ignored\": [1, 2.5, null]}}",
+             now, now - 1, now + 300);
+    char *tok = pyjwt("encode", alg, pykey, claims, NULL);
+    chopin_jwt_expect ex = {.iss = "chopin", .aud = "api", .typ = "refresh"};
+    chopin_jwt_claims back;
+    chopin_jwt_status st = verify_s(k, tok, &ex, &back);
+    cr_assert_eq(st, CHOPIN_JWT_OK, "%s: %s for %s", alg, status_name(st), tok);
+    cr_expect_str_eq(back.sub, "py-7");
+    cr_expect_str_eq(back.role, "user");
+    cr_expect_str_eq(back.jti, "py-jti");
+    cr_expect_str_eq(back.typ, "refresh");
+    cr_expect_str_eq(back.fam, "fam-9");
+    cr_expect_str_eq(back.iss, "chopin");
+    cr_expect_str_eq(back.aud, "api", "the audience that matched");
+    cr_expect_eq(back.iat, now);
+    cr_expect_eq(back.nbf, now - 1);
+    cr_expect_eq(back.exp, now + 300);
+    /* and it is a refresh token, not an access one */
+    ex.typ = "access";
+    cr_expect_eq(verify_s(k, tok, &ex, NULL), CHOPIN_JWT_BAD_TYPE);
+    free(tok);
+}
+
+Test(jwt_interop, hs256_both_ways) {
+    chopin_jwt_key *k = hs_key();
+    chopin_to_pyjwt(k, "HS256", hex_secret());
+    pyjwt_to_chopin(k, "HS256", hex_secret());
+    chopin_jwt_key_free(k);
+}
+
+Test(jwt_interop, rs256_both_ways) {
+    chopin_jwt_key *priv = pem_key(CHOPIN_JWT_RS256, "rsa");
+    chopin_jwt_key *pub = pem_key(CHOPIN_JWT_RS256, "rsa_pub");
+    chopin_to_pyjwt(priv, "RS256", key_file("rsa_pub"));
+    pyjwt_to_chopin(pub, "RS256", key_file("rsa"));
+    chopin_jwt_key_free(priv);
+    chopin_jwt_key_free(pub);
+}
+
+Test(jwt_interop, eddsa_both_ways) {
+    chopin_jwt_key *priv = pem_key(CHOPIN_JWT_EDDSA, "ed");
+    chopin_jwt_key *pub = pem_key(CHOPIN_JWT_EDDSA, "ed_pub");
+    chopin_to_pyjwt(priv, "EdDSA", key_file("ed_pub"));
+    pyjwt_to_chopin(pub, "EdDSA", key_file("ed"));
+    chopin_jwt_key_free(priv);
+    chopin_jwt_key_free(pub);
+}
+
+/* --- Hostile tokens -------------------------------------------------------------------- */
+
+typedef enum {
+    SIG_HS,        /* HMAC-SHA256 with SECRET */
+    SIG_HS_OTHER,  /* HMAC-SHA256 with SECRET2 */
+    SIG_HS384,     /* HMAC-SHA384 with SECRET */
+    SIG_HS_PUBPEM, /* HMAC-SHA256 keyed with the RSA public key PEM: the famous swap */
+    SIG_RS,        /* RSA-SHA256 with rsa */
+    SIG_RS512,     /* RSA-SHA512 with rsa */
+    SIG_RS_OTHER,  /* RSA-SHA256 with rsa2 */
+    SIG_ED,        /* Ed25519 with ed */
+    SIG_ED_OTHER,  /* Ed25519 with ed2 */
+    SIG_EMPTY,     /* no signature at all: "h.p." */
+    SIG_JUNK,      /* a signature of the right length for HS256, all zeros */
+} sig_kind;
+
+typedef enum { KEY_HS, KEY_RS_PUB, KEY_ED_PUB } key_kind;
+
+typedef struct {
+    const char *name;
+    key_kind key;
+    const char *header, *payload;
+    sig_kind sig;
+    chopin_jwt_status want;
+    const char *iss, *aud, *typ; /* expectations besides now = NOW */
+    int64_t leeway;
+} hostile;
+
+#define ROW(name, key, header, payload, sig, want)                                                 \
+    { name, key, header, payload, sig, want, NULL, NULL, NULL, 0 }
+#define ROWX(name, header, payload, want, iss, aud, typ, leeway)                                   \
+    { name, KEY_HS, header, payload, SIG_HS, want, iss, aud, typ, leeway }
+
+/* Payload fragments around NOW = 1700000000. */
+#define EXP_OK "\"exp\":1700000600"
+
+static const hostile hostiles[] = {
+    ROW("baseline HS256", KEY_HS, HDR_HS, PAY, SIG_HS, CHOPIN_JWT_OK),
+    ROW("baseline RS256", KEY_RS_PUB, HDR_RS, PAY, SIG_RS, CHOPIN_JWT_OK),
+    ROW("baseline EdDSA", KEY_ED_PUB, HDR_ED, PAY, SIG_ED, CHOPIN_JWT_OK),
+    /* alg */
+    ROW("alg none, no signature", KEY_HS, "{\"alg\":\"none\",\"typ\":\"JWT\"}", PAY, SIG_EMPTY,
+        CHOPIN_JWT_BAD_ALG),
+    ROW("alg none, with a valid HMAC", KEY_HS, "{\"alg\":\"none\"}", PAY, SIG_HS,
+        CHOPIN_JWT_BAD_ALG),
+    ROW("alg None", KEY_HS, "{\"alg\":\"None\"}", PAY, SIG_EMPTY, CHOPIN_JWT_BAD_ALG),
+    ROW("alg NONE", KEY_RS_PUB, "{\"alg\":\"NONE\"}", PAY, SIG_EMPTY, CHOPIN_JWT_BAD_ALG),
+    ROW("alg none against EdDSA", KEY_ED_PUB, "{\"alg\":\"none\"}", PAY, SIG_EMPTY,
+        CHOPIN_JWT_BAD_ALG),
+    ROW("alg missing", KEY_HS, "{\"typ\":\"JWT\"}", PAY, SIG_HS, CHOPIN_JWT_BAD_ALG),
+    ROW("alg not a string", KEY_HS, "{\"alg\":256}", PAY, SIG_HS, CHOPIN_JWT_BAD_ALG),
+    ROW("alg null", KEY_HS, "{\"alg\":null}", PAY, SIG_HS, CHOPIN_JWT_BAD_ALG),
+    ROW("alg in an array", KEY_HS, "{\"alg\":[\"HS256\"]}", PAY, SIG_HS, CHOPIN_JWT_BAD_ALG),
+    ROW("alg empty", KEY_HS, "{\"alg\":\"\"}", PAY, SIG_HS, CHOPIN_JWT_BAD_ALG),
+    ROW("alg with a NUL", KEY_HS, "{\"alg\":\"HS256\\u0000\"}", PAY, SIG_HS, CHOPIN_JWT_BAD_ALG),
+    ROW("alg lowercase hs256", KEY_HS, "{\"alg\":\"hs256\"}", PAY, SIG_HS, CHOPIN_JWT_BAD_ALG),
+    ROW("alg HS384", KEY_HS, "{\"alg\":\"HS384\"}", PAY, SIG_HS384, CHOPIN_JWT_BAD_ALG),
+    ROW("alg RS512 for an RS256 key", KEY_RS_PUB, "{\"alg\":\"RS512\"}", PAY, SIG_RS512,
+        CHOPIN_JWT_BAD_ALG),
+    ROW("alg rs256 lowercase", KEY_RS_PUB, "{\"alg\":\"rs256\"}", PAY, SIG_RS, CHOPIN_JWT_BAD_ALG),
+    ROW("alg PS256 for an RS256 key", KEY_RS_PUB, "{\"alg\":\"PS256\"}", PAY, SIG_RS,
+        CHOPIN_JWT_BAD_ALG),
+    ROW("HS256 token, RS256 key", KEY_RS_PUB, HDR_HS, PAY, SIG_HS, CHOPIN_JWT_BAD_ALG),
+    ROW("swap: HS256 keyed with the RS256 public PEM", KEY_RS_PUB, HDR_HS, PAY, SIG_HS_PUBPEM,
+        CHOPIN_JWT_BAD_ALG),
+    ROW("RS256 token, HS256 key", KEY_HS, HDR_RS, PAY, SIG_RS, CHOPIN_JWT_BAD_ALG),
+    ROW("EdDSA token, RS256 key", KEY_RS_PUB, HDR_ED, PAY, SIG_ED, CHOPIN_JWT_BAD_ALG),
+    ROW("alg Ed25519 for an EdDSA key", KEY_ED_PUB, "{\"alg\":\"Ed25519\"}", PAY, SIG_ED,
+        CHOPIN_JWT_BAD_ALG),
+    ROW("alg ES256 for an EdDSA key", KEY_ED_PUB, "{\"alg\":\"ES256\"}", PAY, SIG_ED,
+        CHOPIN_JWT_BAD_ALG),
+    /* RFC 7515: names unique; two algs are how two parsers disagree */
+    ROW("duplicate alg", KEY_HS, "{\"alg\":\"none\",\"alg\":\"HS256\"}", PAY, SIG_HS,
+        CHOPIN_JWT_MALFORMED),
+    ROW("duplicate alg, same value", KEY_HS, "{\"alg\":\"HS256\",\"alg\":\"HS256\"}", PAY, SIG_HS,
+        CHOPIN_JWT_MALFORMED),
+    /* key selection by the token, extensions */
+    ROW("jku", KEY_HS, "{\"alg\":\"HS256\",\"jku\":\"https://evil.example/k\"}", PAY, SIG_HS,
+        CHOPIN_JWT_BAD_ALG),
+    ROW("x5u", KEY_HS, "{\"alg\":\"HS256\",\"x5u\":\"https://evil.example/c\"}", PAY, SIG_HS,
+        CHOPIN_JWT_BAD_ALG),
+    ROW("jwk", KEY_RS_PUB,
+        "{\"alg\":\"RS256\",\"jwk\":{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}}", PAY, SIG_RS,
+        CHOPIN_JWT_BAD_ALG),
+    ROW("x5c", KEY_RS_PUB, "{\"alg\":\"RS256\",\"x5c\":[\"MIIB\"]}", PAY, SIG_RS,
+        CHOPIN_JWT_BAD_ALG),
+    ROW("crit", KEY_HS, "{\"alg\":\"HS256\",\"crit\":[\"exp\"]}", PAY, SIG_HS, CHOPIN_JWT_BAD_ALG),
+    ROW("kid is ignored", KEY_HS, "{\"alg\":\"HS256\",\"kid\":\"../../etc/passwd\"}", PAY, SIG_HS,
+        CHOPIN_JWT_OK),
+    /* header typ */
+    ROW("typ absent", KEY_HS, "{\"alg\":\"HS256\"}", PAY, SIG_HS, CHOPIN_JWT_OK),
+    ROW("typ at+jwt", KEY_HS, "{\"alg\":\"HS256\",\"typ\":\"at+jwt\"}", PAY, SIG_HS,
+        CHOPIN_JWT_BAD_TYPE),
+    ROW("typ jwt lowercase", KEY_HS, "{\"alg\":\"HS256\",\"typ\":\"jwt\"}", PAY, SIG_HS,
+        CHOPIN_JWT_BAD_TYPE),
+    ROW("typ a number", KEY_HS, "{\"alg\":\"HS256\",\"typ\":1}", PAY, SIG_HS, CHOPIN_JWT_BAD_TYPE),
+    /* header shape */
+    ROW("header not JSON", KEY_HS, "{alg:HS256}", PAY, SIG_HS, CHOPIN_JWT_MALFORMED),
+    ROW("header an array", KEY_HS, "[\"HS256\"]", PAY, SIG_HS, CHOPIN_JWT_MALFORMED),
+    ROW("header a string", KEY_HS, "\"HS256\"", PAY, SIG_HS, CHOPIN_JWT_MALFORMED),
+    ROW("header null", KEY_HS, "null", PAY, SIG_HS, CHOPIN_JWT_MALFORMED),
+    ROW("header empty", KEY_HS, "", PAY, SIG_HS, CHOPIN_JWT_MALFORMED),
+    ROW("header two objects", KEY_HS, HDR_HS HDR_HS, PAY, SIG_HS, CHOPIN_JWT_MALFORMED),
+    ROW("header with 17 members", KEY_HS,
+        "{\"alg\":\"HS256\",\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1,"
+        "\"i\":1,\"j\":1,\"k\":1,\"l\":1,\"m\":1,\"n\":1,\"o\":1,\"p\":1}",
+        PAY, SIG_HS, CHOPIN_JWT_MALFORMED),
+    ROW("header with 16 members", KEY_HS,
+        "{\"alg\":\"HS256\",\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1,"
+        "\"i\":1,\"j\":1,\"k\":1,\"l\":1,\"m\":1,\"n\":1,\"o\":1}",
+        PAY, SIG_HS, CHOPIN_JWT_OK),
+    /* signatures */
+    ROW("HS256 with another secret", KEY_HS, HDR_HS, PAY, SIG_HS_OTHER, CHOPIN_JWT_BAD_SIGNATURE),
+    ROW("HS256 all-zero MAC", KEY_HS, HDR_HS, PAY, SIG_JUNK, CHOPIN_JWT_BAD_SIGNATURE),
+    ROW("HS256 no signature", KEY_HS, HDR_HS, PAY, SIG_EMPTY, CHOPIN_JWT_BAD_SIGNATURE),
+    ROW("RS256 by another key", KEY_RS_PUB, HDR_RS, PAY, SIG_RS_OTHER, CHOPIN_JWT_BAD_SIGNATURE),
+    ROW("RS256 no signature", KEY_RS_PUB, HDR_RS, PAY, SIG_EMPTY, CHOPIN_JWT_BAD_SIGNATURE),
+    ROW("RS256 a SHA-512 signature", KEY_RS_PUB, HDR_RS, PAY, SIG_RS512, CHOPIN_JWT_BAD_SIGNATURE),
+    ROW("EdDSA by another key", KEY_ED_PUB, HDR_ED, PAY, SIG_ED_OTHER, CHOPIN_JWT_BAD_SIGNATURE),
+    ROW("EdDSA no signature", KEY_ED_PUB, HDR_ED, PAY, SIG_EMPTY, CHOPIN_JWT_BAD_SIGNATURE),
+    /* the signature is checked before the payload is looked at */
+    ROW("bad signature over an expired payload", KEY_HS, HDR_HS, "{\"exp\":1}", SIG_HS_OTHER,
+        CHOPIN_JWT_BAD_SIGNATURE),
+    ROW("bad signature over a non-JSON payload", KEY_HS, HDR_HS, "not json", SIG_HS_OTHER,
+        CHOPIN_JWT_BAD_SIGNATURE),
+    /* payload shape */
+    ROW("payload not JSON", KEY_HS, HDR_HS, "{\"exp\":1700000600", SIG_HS, CHOPIN_JWT_MALFORMED),
+    ROW("payload an array", KEY_HS, HDR_HS, "[1700000600]", SIG_HS, CHOPIN_JWT_MALFORMED),
+    ROW("payload a number", KEY_HS, HDR_HS, "1700000600", SIG_HS, CHOPIN_JWT_MALFORMED),
+    ROW("payload null", KEY_HS, HDR_HS, "null", SIG_HS, CHOPIN_JWT_MALFORMED),
+    ROW("payload empty", KEY_HS, HDR_HS, "", SIG_HS, CHOPIN_JWT_MALFORMED),
+    ROW("payload not UTF-8", KEY_HS, HDR_HS, "{\"sub\":\"\xff\"," EXP_OK "}", SIG_HS,
+        CHOPIN_JWT_MALFORMED),
+    ROW("payload duplicate exp", KEY_HS, HDR_HS, "{\"exp\":1," EXP_OK "}", SIG_HS,
+        CHOPIN_JWT_MALFORMED),
+    ROW("payload duplicate sub", KEY_HS, HDR_HS, "{\"sub\":\"1\",\"sub\":\"2\"," EXP_OK "}", SIG_HS,
+        CHOPIN_JWT_MALFORMED),
+    /* numeric dates */
+    ROW("exp missing", KEY_HS, HDR_HS, "{\"sub\":\"42\"}", SIG_HS, CHOPIN_JWT_MALFORMED),
+    ROW("exp a string", KEY_HS, HDR_HS, "{\"exp\":\"1700000600\"}", SIG_HS, CHOPIN_JWT_MALFORMED),
+    ROW("exp a fraction", KEY_HS, HDR_HS, "{\"exp\":1700000600.5}", SIG_HS, CHOPIN_JWT_MALFORMED),
+    ROW("exp in exponent form", KEY_HS, HDR_HS, "{\"exp\":1.7000006e9}", SIG_HS,
+        CHOPIN_JWT_MALFORMED),
+    ROW("exp beyond int64", KEY_HS, HDR_HS, "{\"exp\":99999999999999999999}", SIG_HS,
+        CHOPIN_JWT_MALFORMED),
+    ROW("exp true", KEY_HS, HDR_HS, "{\"exp\":true}", SIG_HS, CHOPIN_JWT_MALFORMED),
+    ROW("exp null", KEY_HS, HDR_HS, "{\"exp\":null}", SIG_HS, CHOPIN_JWT_MALFORMED),
+    ROW("nbf a string", KEY_HS, HDR_HS, "{\"nbf\":\"0\"," EXP_OK "}", SIG_HS, CHOPIN_JWT_MALFORMED),
+    ROW("iat a string", KEY_HS, HDR_HS, "{\"iat\":\"0\"," EXP_OK "}", SIG_HS, CHOPIN_JWT_MALFORMED),
+    ROW("exp INT64_MAX", KEY_HS, HDR_HS, "{\"exp\":9223372036854775807}", SIG_HS, CHOPIN_JWT_OK),
+    ROW("exp INT64_MIN", KEY_HS, HDR_HS, "{\"exp\":-9223372036854775808}", SIG_HS,
+        CHOPIN_JWT_EXPIRED),
+    /* time, with the default 60 s leeway */
+    ROW("expired long ago", KEY_HS, HDR_HS, "{\"exp\":1600000000}", SIG_HS, CHOPIN_JWT_EXPIRED),
+    ROW("expired 61 s ago", KEY_HS, HDR_HS, "{\"exp\":1699999939}", SIG_HS, CHOPIN_JWT_EXPIRED),
+    ROW("expired 60 s ago", KEY_HS, HDR_HS, "{\"exp\":1699999940}", SIG_HS, CHOPIN_JWT_EXPIRED),
+    ROW("expired 59 s ago: within leeway", KEY_HS, HDR_HS, "{\"exp\":1699999941}", SIG_HS,
+        CHOPIN_JWT_OK),
+    ROW("expired 30 s ago: within leeway", KEY_HS, HDR_HS, "{\"exp\":1699999970}", SIG_HS,
+        CHOPIN_JWT_OK),
+    ROW("nbf 61 s ahead", KEY_HS, HDR_HS, "{\"nbf\":1700000061," EXP_OK "}", SIG_HS,
+        CHOPIN_JWT_NOT_YET_VALID),
+    ROW("nbf 60 s ahead: within leeway", KEY_HS, HDR_HS, "{\"nbf\":1700000060," EXP_OK "}", SIG_HS,
+        CHOPIN_JWT_OK),
+    ROW("nbf an hour ahead", KEY_HS, HDR_HS, "{\"nbf\":1700003600,\"exp\":1700007200}", SIG_HS,
+        CHOPIN_JWT_NOT_YET_VALID),
+    ROW("iat an hour ahead", KEY_HS, HDR_HS, "{\"iat\":1700003600,\"exp\":1700007200}", SIG_HS,
+        CHOPIN_JWT_NOT_YET_VALID),
+    ROW("expired and not yet valid: expired first", KEY_HS, HDR_HS,
+        "{\"nbf\":1800000000,\"exp\":1600000000}", SIG_HS, CHOPIN_JWT_EXPIRED),
+    ROWX("no leeway: exp now", HDR_HS, "{\"exp\":1700000000}", CHOPIN_JWT_EXPIRED, NULL, NULL, NULL,
+         -1),
+    ROWX("no leeway: exp 1 s ago", HDR_HS, "{\"exp\":1699999999}", CHOPIN_JWT_EXPIRED, NULL, NULL,
+         NULL, -1),
+    ROWX("no leeway: exp in 1 s", HDR_HS, "{\"exp\":1700000001}", CHOPIN_JWT_OK, NULL, NULL, NULL,
+         -1),
+    ROWX("no leeway: nbf in 1 s", HDR_HS, "{\"nbf\":1700000001," EXP_OK "}",
+         CHOPIN_JWT_NOT_YET_VALID, NULL, NULL, NULL, -1),
+    ROWX("leeway 300: expired 299 s ago", HDR_HS, "{\"exp\":1699999701}", CHOPIN_JWT_OK, NULL, NULL,
+         NULL, 300),
+    /* issuer */
+    ROWX("iss wrong", HDR_HS, "{\"iss\":\"evil\"," EXP_OK "}", CHOPIN_JWT_BAD_ISSUER, "chopin",
+         NULL, NULL, 0),
+    ROWX("iss missing", HDR_HS, "{" EXP_OK "}", CHOPIN_JWT_BAD_ISSUER, "chopin", NULL, NULL, 0),
+    ROWX("iss prefix", HDR_HS, "{\"iss\":\"chop\"," EXP_OK "}", CHOPIN_JWT_BAD_ISSUER, "chopin",
+         NULL, NULL, 0),
+    ROWX("iss longer", HDR_HS, "{\"iss\":\"chopin2\"," EXP_OK "}", CHOPIN_JWT_BAD_ISSUER, "chopin",
+         NULL, NULL, 0),
+    ROWX("iss a number", HDR_HS, "{\"iss\":5," EXP_OK "}", CHOPIN_JWT_MALFORMED, "chopin", NULL,
+         NULL, 0),
+    ROWX("iss right", HDR_HS, "{\"iss\":\"chopin\"," EXP_OK "}", CHOPIN_JWT_OK, "chopin", NULL,
+         NULL, 0),
+    ROWX("iss not checked when not expected", HDR_HS, "{\"iss\":\"anyone\"," EXP_OK "}",
+         CHOPIN_JWT_OK, NULL, NULL, NULL, 0),
+    /* audience */
+    ROWX("aud wrong string", HDR_HS, "{\"aud\":\"web\"," EXP_OK "}", CHOPIN_JWT_BAD_AUDIENCE, NULL,
+         "api", NULL, 0),
+    ROWX("aud wrong array", HDR_HS, "{\"aud\":[\"web\",\"admin\"]," EXP_OK "}",
+         CHOPIN_JWT_BAD_AUDIENCE, NULL, "api", NULL, 0),
+    ROWX("aud empty array", HDR_HS, "{\"aud\":[]," EXP_OK "}", CHOPIN_JWT_BAD_AUDIENCE, NULL, "api",
+         NULL, 0),
+    ROWX("aud missing", HDR_HS, "{" EXP_OK "}", CHOPIN_JWT_BAD_AUDIENCE, NULL, "api", NULL, 0),
+    ROWX("aud case differs", HDR_HS, "{\"aud\":\"API\"," EXP_OK "}", CHOPIN_JWT_BAD_AUDIENCE, NULL,
+         "api", NULL, 0),
+    ROWX("aud present, none expected", HDR_HS, "{\"aud\":\"api\"," EXP_OK "}",
+         CHOPIN_JWT_BAD_AUDIENCE, NULL, NULL, NULL, 0),
+    ROWX("aud string right", HDR_HS, "{\"aud\":\"api\"," EXP_OK "}", CHOPIN_JWT_OK, NULL, "api",
+         NULL, 0),
+    ROWX("aud array holding ours", HDR_HS, "{\"aud\":[\"web\",\"api\"]," EXP_OK "}", CHOPIN_JWT_OK,
+         NULL, "api", NULL, 0),
+    ROWX("aud array with a number", HDR_HS, "{\"aud\":[\"api\",1]," EXP_OK "}",
+         CHOPIN_JWT_MALFORMED, NULL, "api", NULL, 0),
+    ROWX("aud a number", HDR_HS, "{\"aud\":7," EXP_OK "}", CHOPIN_JWT_MALFORMED, NULL, "api", NULL,
+         0),
+    ROWX("aud an object", HDR_HS, "{\"aud\":{\"api\":1}," EXP_OK "}", CHOPIN_JWT_MALFORMED, NULL,
+         "api", NULL, 0),
+    /* private typ claim */
+    ROWX("typ refresh where access expected", HDR_HS, "{\"typ\":\"refresh\"," EXP_OK "}",
+         CHOPIN_JWT_BAD_TYPE, NULL, NULL, "access", 0),
+    ROWX("typ missing where access expected", HDR_HS, "{" EXP_OK "}", CHOPIN_JWT_BAD_TYPE, NULL,
+         NULL, "access", 0),
+    ROWX("typ a number", HDR_HS, "{\"typ\":1," EXP_OK "}", CHOPIN_JWT_MALFORMED, NULL, NULL,
+         "access", 0),
+    ROWX("typ access", HDR_HS, "{\"typ\":\"access\"," EXP_OK "}", CHOPIN_JWT_OK, NULL, NULL,
+         "access", 0),
+    /* check order: time, then issuer, then audience, then type */
+    ROWX("everything wrong: expired first", HDR_HS,
+         "{\"iss\":\"x\",\"aud\":\"x\",\"typ\":\"x\",\"exp\":1}", CHOPIN_JWT_EXPIRED, "chopin",
+         "api", "access", 0),
+    ROWX("iss, aud and typ wrong: issuer first", HDR_HS,
+         "{\"iss\":\"x\",\"aud\":\"x\",\"typ\":\"x\"," EXP_OK "}", CHOPIN_JWT_BAD_ISSUER, "chopin",
+         "api", "access", 0),
+    ROWX("aud and typ wrong: audience first", HDR_HS,
+         "{\"iss\":\"chopin\",\"aud\":\"x\",\"typ\":\"x\"," EXP_OK "}", CHOPIN_JWT_BAD_AUDIENCE,
+         "chopin", "api", "access", 0),
+    /* string claims */
+    ROW("sub a number", KEY_HS, HDR_HS, "{\"sub\":42," EXP_OK "}", SIG_HS, CHOPIN_JWT_MALFORMED),
+    ROW("sub with a NUL", KEY_HS, HDR_HS, "{\"sub\":\"admin\\u0000x\"," EXP_OK "}", SIG_HS,
+        CHOPIN_JWT_MALFORMED),
+    ROW("role an array", KEY_HS, HDR_HS, "{\"role\":[\"admin\"]," EXP_OK "}", SIG_HS,
+        CHOPIN_JWT_MALFORMED),
+    ROW("unknown claims ignored", KEY_HS, HDR_HS,
+        "{\"admin\":true,\"scope\":[\"a\"],\"n\":{\"m\":null}," EXP_OK "}", SIG_HS, CHOPIN_JWT_OK),
+};
+
+static const chopin_jwt_key *table_key(key_kind kind) {
+    static chopin_jwt_key *keys[3];
+    if (!keys[kind])
+        keys[kind] = kind == KEY_HS       ? hs_key()
+                     : kind == KEY_RS_PUB ? pem_key(CHOPIN_JWT_RS256, "rsa_pub")
+                                          : pem_key(CHOPIN_JWT_EDDSA, "ed_pub");
+    return keys[kind];
+}
+
+static void forge(char *out, const char *header, const char *payload, sig_kind sig) {
+    static EVP_PKEY *rsa, *rsa2, *ed, *ed2;
+    switch (sig) {
+    case SIG_HS:
+        forge_hmac(out, header, payload, SECRET, strlen(SECRET), "SHA256");
+        break;
+    case SIG_HS_OTHER:
+        forge_hmac(out, header, payload, SECRET2, strlen(SECRET2), "SHA256");
+        break;
+    case SIG_HS384:
+        forge_hmac(out, header, payload, SECRET, strlen(SECRET), "SHA384");
+        break;
+    case SIG_HS_PUBPEM: {
+        size_t len;
+        char *pem = read_all(key_file("rsa_pub"), &len);
+        forge_hmac(out, header, payload, pem, len, "SHA256");
+        free(pem);
+        break;
+    }
+    case SIG_RS:
+        forge_pkey(out, header, payload, rsa ? rsa : (rsa = evp_key("rsa")), "SHA256");
+        break;
+    case SIG_RS512:
+        forge_pkey(out, header, payload, rsa ? rsa : (rsa = evp_key("rsa")), "SHA512");
+        break;
+    case SIG_RS_OTHER:
+        forge_pkey(out, header, payload, rsa2 ? rsa2 : (rsa2 = evp_key("rsa2")), "SHA256");
+        break;
+    case SIG_ED:
+        forge_pkey(out, header, payload, ed ? ed : (ed = evp_key("ed")), NULL);
+        break;
+    case SIG_ED_OTHER:
+        forge_pkey(out, header, payload, ed2 ? ed2 : (ed2 = evp_key("ed2")), NULL);
+        break;
+    case SIG_EMPTY:
+        forge_raw(out, header, payload, "");
+        break;
+    case SIG_JUNK:
+        forge_raw(out, header, payload, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+        break;
+    }
+}
+
+Test(jwt_hostile, table_of_forged_tokens) {
+    static char tok[TOKBUF];
+    for (size_t i = 0; i < sizeof hostiles / sizeof hostiles[0]; i++) {
+        const hostile *h = &hostiles[i];
+        forge(tok, h->header, h->payload, h->sig);
+        chopin_jwt_expect ex = {
+            .now = NOW, .iss = h->iss, .aud = h->aud, .typ = h->typ, .leeway_s = h->leeway};
+        chopin_jwt_claims out;
+        memset(&out, 0xa5, sizeof out);
+        chopin_jwt_status st = verify_s(table_key(h->key), tok, &ex, &out);
+        cr_expect_eq(st, h->want, "%s: got %s, want %s", h->name, status_name(st),
+                     status_name(h->want));
+        if (st != CHOPIN_JWT_OK) {
+            /* a caller that ignores the status still holds no identity */
+            static const chopin_jwt_claims zero;
+            cr_expect(!memcmp(&out, &zero, sizeof out), "%s: claims not zeroed", h->name);
+        }
+    }
+}
+
+Test(jwt_hostile, claims_that_do_not_fit_are_refused_not_truncated) {
+    static const struct {
+        const char *name;
+        size_t size;
+    } fields[] = {{"sub", 128}, {"role", 32}, {"jti", 64}, {"typ", 16},
+                  {"fam", 64},  {"iss", 128}, {"aud", 128}};
+    const chopin_jwt_key *k = table_key(KEY_HS);
+    static char tok[TOKBUF];
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        for (size_t len = fields[i].size - 2; len <= fields[i].size + 1; len++) {
+            char value[256], payload[512];
+            memset(value, 'v', len);
+            value[len] = 0;
+            snprintf(payload, sizeof payload, "{\"%s\":\"%s\"," EXP_OK "}", fields[i].name, value);
+            forge(tok, HDR_HS, payload, SIG_HS);
+            /* expect the value itself when it is the issuer or audience */
+            chopin_jwt_expect ex = {.now = NOW};
+            if (!strcmp(fields[i].name, "aud")) ex.aud = value;
+            chopin_jwt_claims out;
+            chopin_jwt_status st = verify_s(k, tok, &ex, &out);
+            chopin_jwt_status want = len < fields[i].size ? CHOPIN_JWT_OK : CHOPIN_JWT_MALFORMED;
+            cr_expect_eq(st, want, "%s of %zu bytes: %s", fields[i].name, len, status_name(st));
+        }
+    }
+    /* an array audience whose matching entry does not fit our field */
+    char value[200], payload[512];
+    memset(value, 'a', 150);
+    value[150] = 0;
+    snprintf(payload, sizeof payload, "{\"aud\":[\"x\",\"%s\"]," EXP_OK "}", value);
+    forge(tok, HDR_HS, payload, SIG_HS);
+    chopin_jwt_expect ex = {.now = NOW, .aud = value};
+    cr_expect_eq(verify_s(k, tok, &ex, NULL), CHOPIN_JWT_MALFORMED);
+}
+
+Test(jwt_hostile, raw_texts) {
+    const chopin_jwt_key *k = table_key(KEY_HS);
+    static char good[TOKBUF], tok[2 * TOKBUF];
+    forge(good, HDR_HS, PAY, SIG_HS);
+    size_t n = strlen(good);
+    cr_assert_eq(verify_s(k, good, &at_now, NULL), CHOPIN_JWT_OK);
+    const char *sig = strrchr(good, '.') + 1;
+    const char *pay = strchr(good, '.') + 1;
+
+    cr_expect_eq(verify_n(k, "", 0, &at_now, NULL), CHOPIN_JWT_MALFORMED, "empty");
+    cr_expect_eq(chopin_jwt_verify(k, NULL, 0, &at_now, NULL), CHOPIN_JWT_MALFORMED, "NULL");
+    cr_expect_eq(verify_s(NULL, good, &at_now, NULL), CHOPIN_JWT_BAD_ALG, "no key");
+    static const char *shapes[] = {".", "..", "...", "a", "a.b", "a.b.c.d", "....."};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        cr_expect_eq(verify_s(k, shapes[i], &at_now, NULL), CHOPIN_JWT_MALFORMED, "%s", shapes[i]);
+
+    /* an extra segment, and the five of a JWE */
+    snprintf(tok, sizeof tok, "%s.%s", good, sig);
+    cr_expect_eq(verify_s(k, tok, &at_now, NULL), CHOPIN_JWT_MALFORMED, "4 segments");
+    snprintf(tok, sizeof tok, "%s.", good);
+    cr_expect_eq(verify_s(k, tok, &at_now, NULL), CHOPIN_JWT_MALFORMED, "trailing dot");
+    snprintf(tok, sizeof tok, "%s.AAAA.BBBB", good);
+    cr_expect_eq(verify_s(k, tok, &at_now, NULL), CHOPIN_JWT_MALFORMED, "5 segments");
+
+    /* padding on each segment: a 32-byte MAC is 43 characters, "=" makes 44 */
+    snprintf(tok, sizeof tok, "%s=", good);
+    cr_expect_eq(verify_s(k, tok, &at_now, NULL), CHOPIN_JWT_MALFORMED, "padded signature");
+    for (int seg = 0; seg < 2; seg++) {
+        const char *dot = seg == 0 ? pay - 1 : sig - 1;
+        size_t at = (size_t)(dot - good);
+        snprintf(tok, sizeof tok, "%.*s=%s", (int)at, good, dot);
+        cr_expect_eq(verify_s(k, tok, &at_now, NULL), CHOPIN_JWT_MALFORMED, "padded segment %d",
+                     seg);
+    }
+    /* characters outside base64url, in each segment */
+    static const char intruders[] = {'+',  '/', '=', ' ',    '\n',  '\t',
+                                     '\0', '"', '%', '\x80', '\xff'};
+    size_t positions[] = {3, (size_t)(pay - good) + 3, (size_t)(sig - good) + 3, n - 1};
+    for (size_t p = 0; p < sizeof positions / sizeof positions[0]; p++)
+        for (size_t c = 0; c < sizeof intruders; c++) {
+            memcpy(tok, good, n + 1);
+            tok[positions[p]] = intruders[c];
+            cr_expect_eq(verify_n(k, tok, n, &at_now, NULL), CHOPIN_JWT_MALFORMED,
+                         "byte %#x at %zu", (unsigned char)intruders[c], positions[p]);
+        }
+    /* what a careless caller passes: the Authorization header's value, or a line */
+    snprintf(tok, sizeof tok, "Bearer %s", good);
+    cr_expect_eq(verify_s(k, tok, &at_now, NULL), CHOPIN_JWT_MALFORMED);
+    snprintf(tok, sizeof tok, "%s\n", good);
+    cr_expect_eq(verify_s(k, tok, &at_now, NULL), CHOPIN_JWT_MALFORMED);
+    cr_expect_eq(verify_n(k, good, n + 1, &at_now, NULL), CHOPIN_JWT_MALFORMED, "with its NUL");
+
+    /* size: 8 KiB is the limit, checked before anything else */
+    char *big = malloc(100001);
+    memset(big, 'A', 100000);
+    cr_expect_eq(verify_n(k, big, CHOPIN_JWT_MAX_LEN + 1, &at_now, NULL), CHOPIN_JWT_TOO_LARGE);
+    cr_expect_eq(verify_n(k, big, 100000, &at_now, NULL), CHOPIN_JWT_TOO_LARGE);
+    cr_expect_eq(verify_n(NULL, big, 100000, &at_now, NULL), CHOPIN_JWT_TOO_LARGE);
+    cr_expect_eq(verify_n(k, big, CHOPIN_JWT_MAX_LEN, &at_now, NULL), CHOPIN_JWT_MALFORMED);
+    /* a valid token padded out with a huge unknown claim past the limit */
+    char *payload = malloc(9000);
+    snprintf(payload, 9000, "{\"pad\":\"%.*s\"," EXP_OK "}", 6200, big);
+    forge(tok, HDR_HS, payload, SIG_HS);
+    cr_expect_gt(strlen(tok), CHOPIN_JWT_MAX_LEN);
+    cr_expect_eq(verify_s(k, tok, &at_now, NULL), CHOPIN_JWT_TOO_LARGE);
+    snprintf(payload, 9000, "{\"pad\":\"%.*s\"," EXP_OK "}", 5000, big);
+    forge(tok, HDR_HS, payload, SIG_HS);
+    cr_expect_lt(strlen(tok), CHOPIN_JWT_MAX_LEN);
+    cr_expect_eq(verify_s(k, tok, &at_now, NULL), CHOPIN_JWT_OK, "a large one within the limit");
+    free(payload);
+    free(big);
+}
+
+/* One byte of payload changed, one byte of signature changed: the exact
+ * status, for each algorithm. */
+Test(jwt_hostile, tampered_payload_and_signature) {
+    static const struct {
+        key_kind key;
+        const char *header;
+        sig_kind sig;
+    } algs[] = {
+        {KEY_HS, HDR_HS, SIG_HS}, {KEY_RS_PUB, HDR_RS, SIG_RS}, {KEY_ED_PUB, HDR_ED, SIG_ED}};
+    static char good[TOKBUF], tok[TOKBUF];
+    for (size_t a = 0; a < 3; a++) {
+        const chopin_jwt_key *k = table_key(algs[a].key);
+        /* "sub":"42" -> "sub":"43", re-encoded: the payload text differs in one byte */
+        forge(good, algs[a].header, PAY, algs[a].sig);
+        char *dot2 = strrchr(good, '.');
+        char other[TOKBUF];
+        signing_input(other, algs[a].header,
+                      "{\"sub\":\"43\",\"iat\":1700000000,\"nbf\":1700000000,\"exp\":1700000600}");
+        size_t diff = 0, at = 0;
+        for (size_t i = 0; i < (size_t)(dot2 - good); i++)
+            if (good[i] != other[i]) diff++, at = i;
+        cr_assert_eq(diff, 1, "one character of base64url apart");
+        memcpy(tok, good, strlen(good) + 1);
+        tok[at] = other[at];
+        cr_expect_eq(verify_s(k, tok, &at_now, NULL), CHOPIN_JWT_BAD_SIGNATURE, "alg %zu payload",
+                     a);
+        /* a signature byte: the 4th character is the low six bits of the 3rd byte */
+        memcpy(tok, good, strlen(good) + 1);
+        tok[dot2 - good + 4] = tok[dot2 - good + 4] == 'A' ? 'B' : 'A';
+        cr_expect_eq(verify_s(k, tok, &at_now, NULL), CHOPIN_JWT_BAD_SIGNATURE, "alg %zu sig", a);
+    }
+}
+
+/* Every position of a valid token replaced by every other base64url
+ * character, and every prefix: never accepted, never a crash, and a status
+ * that says why. The last character of a segment mostly changes only
+ * padding bits: strict decoding is what refuses those. */
+Test(jwt_hostile, every_single_change_and_every_prefix_is_refused) {
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    static const struct {
+        key_kind key;
+        const char *header;
+        sig_kind sig;
+        size_t stride; /* of replacement characters: RSA is slow under sanitizers */
+    } algs[] = {{KEY_HS, HDR_HS, SIG_HS, 1},
+                {KEY_ED_PUB, HDR_ED, SIG_ED, 1},
+                {KEY_RS_PUB, HDR_RS, SIG_RS, 13}};
+    static char good[TOKBUF], tok[TOKBUF];
+    for (size_t a = 0; a < 3; a++) {
+        const chopin_jwt_key *k = table_key(algs[a].key);
+        forge(good, algs[a].header, PAY, algs[a].sig);
+        size_t n = strlen(good);
+        cr_assert_eq(verify_s(k, good, &at_now, NULL), CHOPIN_JWT_OK);
+        for (size_t len = 0; len < n; len++) {
+            chopin_jwt_status st = verify_n(k, good, len, &at_now, NULL);
+            cr_assert(st == CHOPIN_JWT_MALFORMED || st == CHOPIN_JWT_BAD_SIGNATURE,
+                      "alg %zu prefix %zu: %s", a, len, status_name(st));
+        }
+        size_t tried = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (good[i] == '.') continue;
+            for (size_t c = i % algs[a].stride; c < 64; c += algs[a].stride) {
+                if (alphabet[c] == good[i]) continue;
+                memcpy(tok, good, n + 1);
+                tok[i] = alphabet[c];
+                chopin_jwt_status st = verify_n(k, tok, n, &at_now, NULL);
+                cr_assert_neq(st, CHOPIN_JWT_OK, "alg %zu: '%c' at %zu accepted", a, alphabet[c],
+                              i);
+                tried++;
+            }
+        }
+        cr_expect_gt(tried, n * (64 / algs[a].stride) / 2);
+    }
+}
+
+/* An RSA signature is exactly the modulus size: with its leading zero byte
+ * dropped it would be a second text for the same token. */
+Test(jwt_hostile, rsa_signature_without_its_leading_zero) {
+    chopin_jwt_key *priv = pem_key(CHOPIN_JWT_RS256, "rsa");
+    char tok[CHOPIN_JWT_MAX_LEN + 1];
+    unsigned char sig[512];
+    ssize_t sig_len = 0;
+    size_t tries = 0;
+    char *dot2 = NULL;
+    do {
+        cr_assert_lt(tries++, 5000, "no signature starting with 0x00 in 5000 tries");
+        chopin_jwt_claims c = {.exp = NOW + 600, .iat = NOW, .nbf = NOW};
+        cr_assert_gt(chopin_jwt_sign(priv, &c, tok, sizeof tok), 0);
+        dot2 = strrchr(tok, '.');
+        sig_len = b64url_decode(sig, dot2 + 1, strlen(dot2 + 1));
+        cr_assert_eq(sig_len, 256);
+    } while (sig[0] != 0);
+    cr_assert_eq(verify_s(priv, tok, &at_now, NULL), CHOPIN_JWT_OK);
+    size_t at = (size_t)(dot2 + 1 - tok);
+    at += b64url_encode(tok + at, sig + 1, (size_t)sig_len - 1);
+    tok[at] = 0;
+    cr_expect_eq(verify_s(priv, tok, &at_now, NULL), CHOPIN_JWT_BAD_SIGNATURE, "after %zu tries",
+                 tries);
+    chopin_jwt_key_free(priv);
+}
+
+Test(jwt_status, every_status_has_its_own_text) {
+    for (int a = CHOPIN_JWT_OK; a <= CHOPIN_JWT_TOO_LARGE; a++) {
+        const char *ta = chopin_jwt_status_text((chopin_jwt_status)a);
+        cr_assert(ta && *ta, "status %d", a);
+        for (int b = CHOPIN_JWT_OK; b < a; b++)
+            cr_expect_str_neq(ta, chopin_jwt_status_text((chopin_jwt_status)b));
+    }
+    cr_expect_str_eq(chopin_jwt_status_text(CHOPIN_JWT_EXPIRED), "token expired");
+    cr_expect_str_eq(chopin_jwt_status_text((chopin_jwt_status)42), "unknown status");
+}
+
+/* Verification with now = 0 uses the clock; a zeroed expectation is the default. */
+Test(jwt_verify, defaults_use_the_clock) {
+    chopin_jwt_key *k = hs_key();
+    int64_t now = (int64_t)time(NULL);
+    chopin_jwt_claims c = {.sub = "1", .exp = now + 30};
+    char tok[CHOPIN_JWT_MAX_LEN + 1];
+    cr_assert_gt(chopin_jwt_sign(k, &c, tok, sizeof tok), 0);
+    chopin_jwt_expect zero = {0};
+    cr_expect_eq(verify_s(k, tok, &zero, NULL), CHOPIN_JWT_OK);
+    cr_expect_eq(verify_s(k, tok, NULL, NULL), CHOPIN_JWT_OK);
+    chopin_jwt_expect later = {.now = now + 30 + 61};
+    cr_expect_eq(verify_s(k, tok, &later, NULL), CHOPIN_JWT_EXPIRED);
+    chopin_jwt_expect earlier = {.now = now - 61 - 5};
+    cr_expect_eq(verify_s(k, tok, &earlier, NULL), CHOPIN_JWT_NOT_YET_VALID, "nbf defaulted");
+    chopin_jwt_key_free(k);
+}
