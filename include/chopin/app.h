@@ -16,6 +16,12 @@ typedef struct chopin_app chopin_app;
 typedef struct chopin_group chopin_group;
 
 typedef enum { CHOPIN_MODE_STANDARD, CHOPIN_MODE_PERFORMANCE } chopin_server_mode;
+typedef enum { CHOPIN_ENV_DEVELOPMENT, CHOPIN_ENV_PRODUCTION, CHOPIN_ENV_TEST } chopin_environment;
+typedef enum {
+    CHOPIN_JWT_ALG_HS256,
+    CHOPIN_JWT_ALG_RS256,
+    CHOPIN_JWT_ALG_EDDSA
+} chopin_jwt_algorithm;
 
 /* Every setting, with its environment variable. docs/configuration.md is the
  * table of defaults. Sizes in bytes, times in milliseconds. */
@@ -45,6 +51,19 @@ typedef struct {
     int database_connect_timeout_ms; /* DATABASE_CONNECT_TIMEOUT, 5 s */
     char database_migrations[512];   /* DATABASE_MIGRATIONS, "migrations" (chopin/migrate.h) */
     bool database_auto_migrate;      /* DATABASE_AUTO_MIGRATE, false: apply them at start-up */
+    chopin_environment environment;  /* ENVIRONMENT, development | production | test */
+    /* Tokens (chopin/jwt.h). HS256 signs with JWT_SECRET: in production at
+     * least 32 bytes or start-up fails; in development a random one is made
+     * (and said). RS256 / EdDSA sign with the private key file and verify
+     * with it or with the public key file. */
+    char jwt_secret[512];               /* JWT_SECRET, never logged */
+    chopin_jwt_algorithm jwt_algorithm; /* JWT_ALGORITHM, HS256 | RS256 | EdDSA */
+    char jwt_private_key_file[512];     /* JWT_PRIVATE_KEY_FILE (PEM) */
+    char jwt_public_key_file[512];      /* JWT_PUBLIC_KEY_FILE (PEM) */
+    int jwt_expiry_hours;               /* JWT_EXPIRY_HOURS, 24: access tokens */
+    int jwt_refresh_expiry_days;        /* JWT_REFRESH_EXPIRY_DAYS, 30: refresh tokens */
+    char jwt_issuer[128];               /* JWT_ISSUER, empty: no iss claim */
+    char jwt_audience[128];             /* JWT_AUDIENCE, empty: no aud claim */
 } chopin_config;
 
 /* Reads the environment, then a .env file in the working directory (the

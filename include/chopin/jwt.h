@@ -130,4 +130,9 @@ chopin_jwt_status chopin_jwt_verify(const chopin_jwt_key *k, const char *token, 
 /* A short static text for logs ("token expired"); never includes the token. */
 const char *chopin_jwt_status_text(chopin_jwt_status st);
 
+/* The app's key, made by chopin_app_new from JWT_ALGORITHM and JWT_SECRET
+ * or the key files (in development without a secret: a random one). */
+typedef struct chopin_app chopin_app;
+const chopin_jwt_key *chopin_app_jwt_key(chopin_app *app);
+
 #endif

@@ -3,6 +3,7 @@
 
 #include "chopin/async.h"
 #include "chopin/middleware.h"
+#include "chopin/jwt.h"
 #include "chopin/migrate.h"
 
 #include <signal.h>
@@ -27,8 +28,15 @@ chopin_app *chopin_app_new_with(const chopin_config *cfg) {
         free(app);
         return NULL;
     }
+    if (app_jwt_init(app, err, sizeof err)) {
+        fprintf(stderr, "chopin: %s\n", err);
+        db_close(app->db);
+        free(app);
+        return NULL;
+    }
     app->router = router_new();
     if (!app->router) {
+        chopin_jwt_key_free(app->jwt_key);
         db_close(app->db);
         free(app);
         return NULL;
@@ -82,6 +90,7 @@ void chopin_app_free(chopin_app *app) {
     free(app->app_chain.items);
     router_free(app->router);
     db_close(app->db); /* after the workers: their connections went with them */
+    chopin_jwt_key_free(app->jwt_key);
     free(app);
 }
 
@@ -324,6 +333,9 @@ int chopin_app_run(chopin_app *app) {
     printf("chopin %s mode, %d workers, listening on http://%s%s%s:%d\n",
            cfg->mode == CHOPIN_MODE_PERFORMANCE ? "performance" : "standard", app->srv.num_workers,
            v6 ? "[" : "", cfg->host, v6 ? "]" : "", app->srv.port);
+    if (app->jwt_secret_generated)
+        fprintf(stderr, "chopin: JWT_SECRET is not set: tokens are signed with a random secret "
+                        "made now, and die with this process (set it; production requires it)\n");
     fflush(stdout);
     int sig;
     sigwait(&set, &sig);

@@ -39,10 +39,15 @@ struct chopin_app {
     bool broken; /* a route failed to register: start-up refuses */
     server srv;
     bool running;
-    worker *test_worker; /* the in-process test client's worker, made on first use */
-    server test_srv;     /* its server: the same config and handler, no sockets */
-    chopin_db *db;       /* DATABASE_URL, connected lazily per worker */
+    worker *test_worker;            /* the in-process test client's worker, made on first use */
+    server test_srv;                /* its server: the same config and handler, no sockets */
+    chopin_db *db;                  /* DATABASE_URL, connected lazily per worker */
+    struct chopin_jwt_key *jwt_key; /* JWT_* (src/auth/keys.c) */
+    bool jwt_secret_generated;      /* development without JWT_SECRET: said at start-up */
 };
+
+/* src/auth/keys.c: the app's token key from JWT_*. 0, or -1 with a message. */
+int app_jwt_init(chopin_app *app, char *err, size_t err_len);
 
 /* Composes middleware chains once; later calls do nothing. Returns -1 if the
  * app cannot start (a bad route). */

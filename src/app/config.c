@@ -17,7 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
-typedef enum { K_HOST, K_INT, K_SIZE, K_MS, K_MODE, K_BOOL, K_TEXT } setting_kind;
+typedef enum { K_HOST, K_INT, K_SIZE, K_MS, K_MODE, K_BOOL, K_TEXT, K_ENV, K_ALG } setting_kind;
 
 typedef struct {
     const char *env;
@@ -54,6 +54,17 @@ static const setting settings[] = {
     {"DATABASE_MIGRATIONS", K_TEXT, OFF(database_migrations), 1,
      sizeof(((chopin_config *)0)->database_migrations) - 1},
     {"DATABASE_AUTO_MIGRATE", K_BOOL, OFF(database_auto_migrate), 0, 1},
+    {"ENVIRONMENT", K_ENV, OFF(environment), 0, 0},
+    {"JWT_SECRET", K_TEXT, OFF(jwt_secret), 0, sizeof(((chopin_config *)0)->jwt_secret) - 1},
+    {"JWT_ALGORITHM", K_ALG, OFF(jwt_algorithm), 0, 0},
+    {"JWT_PRIVATE_KEY_FILE", K_TEXT, OFF(jwt_private_key_file), 0,
+     sizeof(((chopin_config *)0)->jwt_private_key_file) - 1},
+    {"JWT_PUBLIC_KEY_FILE", K_TEXT, OFF(jwt_public_key_file), 0,
+     sizeof(((chopin_config *)0)->jwt_public_key_file) - 1},
+    {"JWT_EXPIRY_HOURS", K_INT, OFF(jwt_expiry_hours), 1, 8760},
+    {"JWT_REFRESH_EXPIRY_DAYS", K_INT, OFF(jwt_refresh_expiry_days), 1, 3650},
+    {"JWT_ISSUER", K_TEXT, OFF(jwt_issuer), 0, sizeof(((chopin_config *)0)->jwt_issuer) - 1},
+    {"JWT_AUDIENCE", K_TEXT, OFF(jwt_audience), 0, sizeof(((chopin_config *)0)->jwt_audience) - 1},
 };
 
 /* AddressSanitizer's redzones make frames several times larger: the same
@@ -92,6 +103,10 @@ void chopin_config_defaults(chopin_config *cfg) {
     cfg->database_connect_timeout_ms = 5000;
     strcpy(cfg->database_migrations, "migrations");
     cfg->database_auto_migrate = false;
+    cfg->environment = CHOPIN_ENV_DEVELOPMENT;
+    cfg->jwt_algorithm = CHOPIN_JWT_ALG_HS256;
+    cfg->jwt_expiry_hours = 24;
+    cfg->jwt_refresh_expiry_days = 30;
 }
 
 /* A number with an optional unit; mult_units maps suffixes to multipliers. */
@@ -135,6 +150,10 @@ static const char *expectation(const setting *s, char *buf, size_t len) {
     case K_TEXT:
         snprintf(buf, len, "text of %lld to %lld bytes", s->min, s->max);
         return buf;
+    case K_ENV:
+        return "'development', 'production' or 'test'";
+    case K_ALG:
+        return "'HS256', 'RS256' or 'EdDSA'";
     case K_BOOL:
         return "true/false, on/off, yes/no or 1/0";
     case K_SIZE:
@@ -162,6 +181,20 @@ static int apply(chopin_config *cfg, const setting *s, const char *value) {
         if (strlen(value) < (size_t)s->min || strlen(value) > (size_t)s->max) return -1;
         strcpy(field, value);
         return 0;
+    case K_ENV: {
+        static const char *const names[] = {"development", "production", "test"};
+        for (int i = 0; i < 3; i++)
+            if (!strcmp(value, names[i]))
+                return *(chopin_environment *)field = (chopin_environment)i, 0;
+        return -1;
+    }
+    case K_ALG: {
+        static const char *const names[] = {"HS256", "RS256", "EdDSA"};
+        for (int i = 0; i < 3; i++)
+            if (!strcmp(value, names[i]))
+                return *(chopin_jwt_algorithm *)field = (chopin_jwt_algorithm)i, 0;
+        return -1;
+    }
     case K_MODE:
         if (!strcmp(value, "standard"))
             cfg->mode = CHOPIN_MODE_STANDARD;
@@ -296,8 +329,12 @@ int chopin_config_load(chopin_config *cfg, const char *env_path, char *err, size
         if (s->offset == OFF(access_log)) access_log_set = true;
         if (apply(cfg, s, v)) {
             char why[160];
-            snprintf(err, err_len, "%s='%.64s' is invalid: expected %s", s->env, v,
-                     expectation(s, why, sizeof why));
+            if (s->offset == OFF(database_url) || s->offset == OFF(jwt_secret)) /* not in logs */
+                snprintf(err, err_len, "%s (value not shown) is invalid: expected %s", s->env,
+                         expectation(s, why, sizeof why));
+            else
+                snprintf(err, err_len, "%s='%.64s' is invalid: expected %s", s->env, v,
+                         expectation(s, why, sizeof why));
             rc = -1;
             break;
         }

@@ -29,6 +29,24 @@ static const char *const all_vars[] = {
     "CHOPIN_WRITE_TIMEOUT",
     "CHOPIN_SHUTDOWN_TIMEOUT",
     "CHOPIN_ACCESS_LOG",
+    "CHOPIN_REQUEST_TIMEOUT",
+    "CHOPIN_STACK_SIZE",
+    "CHOPIN_OFFLOAD_THREADS",
+    "DATABASE_URL",
+    "DATABASE_POOL_SIZE",
+    "DATABASE_BUSY_TIMEOUT",
+    "DATABASE_CONNECT_TIMEOUT",
+    "DATABASE_MIGRATIONS",
+    "DATABASE_AUTO_MIGRATE",
+    "ENVIRONMENT",
+    "JWT_SECRET",
+    "JWT_ALGORITHM",
+    "JWT_PRIVATE_KEY_FILE",
+    "JWT_PUBLIC_KEY_FILE",
+    "JWT_EXPIRY_HOURS",
+    "JWT_REFRESH_EXPIRY_DAYS",
+    "JWT_ISSUER",
+    "JWT_AUDIENCE",
 };
 #define NUM_VARS (sizeof all_vars / sizeof all_vars[0])
 
@@ -108,7 +126,9 @@ Test(config, defaults) {
 
 /* --- Every variable, valid and invalid ----------------------------------------- */
 
-typedef enum { F_HOST, F_INT, F_SIZE, F_MODE, F_BOOL } field_kind;
+/* F_TEXT: a char array (want unused: the value itself); F_ENUM: an enum
+ * (int-sized) field; F_FLAG: a bool field other than access_log. */
+typedef enum { F_HOST, F_INT, F_SIZE, F_MODE, F_BOOL, F_TEXT, F_ENUM, F_FLAG } field_kind;
 
 typedef struct {
     const char *var;
@@ -120,6 +140,30 @@ typedef struct {
 } var_case;
 
 #define OFF(f) offsetof(chopin_config, f)
+
+/* Longer than any text setting holds (1100 bytes). */
+static const char too_long[] = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
 
 static const var_case cases[] = {
     {"SERVER_HOST", F_HOST, OFF(host), "0.0.0.0", 0, {"", NULL}},
@@ -170,6 +214,51 @@ static const var_case cases[] = {
     {"CHOPIN_ACCESS_LOG", F_BOOL, OFF(access_log), "On", 1, {NULL}},
     {"CHOPIN_ACCESS_LOG", F_BOOL, OFF(access_log), "true", 1, {NULL}},
     {"CHOPIN_ACCESS_LOG", F_BOOL, OFF(access_log), "1", 1, {NULL}},
+    {"CHOPIN_REQUEST_TIMEOUT", F_INT, OFF(request_timeout_ms), "2s", 2000, {"0", "25h", NULL}},
+    {"CHOPIN_STACK_SIZE", F_SIZE, OFF(stack_size), "128k", 128 << 10, {"8k", "65m", NULL}},
+    {"CHOPIN_OFFLOAD_THREADS", F_INT, OFF(offload_threads), "3", 3, {"-1", "1025", NULL}},
+    {"DATABASE_URL", F_TEXT, OFF(database_url), "postgres://u:p@db/app", 0, {"", NULL}},
+    {"DATABASE_POOL_SIZE", F_INT, OFF(database_pool_size), "8", 8, {"0", "1001", "x", NULL}},
+    {"DATABASE_BUSY_TIMEOUT", F_INT, OFF(database_busy_timeout_ms), "1s", 1000, {"-1", NULL}},
+    {"DATABASE_CONNECT_TIMEOUT", F_INT, OFF(database_connect_timeout_ms), "2s", 2000, {"50", NULL}},
+    {"DATABASE_MIGRATIONS", F_TEXT, OFF(database_migrations), "db/migrations", 0, {"", NULL}},
+    {"DATABASE_AUTO_MIGRATE", F_FLAG, OFF(database_auto_migrate), "true", 1, {"sometimes", NULL}},
+    {"ENVIRONMENT",
+     F_ENUM,
+     OFF(environment),
+     "production",
+     CHOPIN_ENV_PRODUCTION,
+     {"prod", "", NULL}},
+    {"ENVIRONMENT", F_ENUM, OFF(environment), "test", CHOPIN_ENV_TEST, {"Production", NULL}},
+    {"JWT_SECRET",
+     F_TEXT,
+     OFF(jwt_secret),
+     "0123456789abcdef0123456789abcdef",
+     0,
+     {too_long, NULL}},
+    {"JWT_ALGORITHM",
+     F_ENUM,
+     OFF(jwt_algorithm),
+     "RS256",
+     CHOPIN_JWT_ALG_RS256,
+     {"none", "hs256", "", NULL}},
+    {"JWT_ALGORITHM", F_ENUM, OFF(jwt_algorithm), "EdDSA", CHOPIN_JWT_ALG_EDDSA, {"ES256", NULL}},
+    {"JWT_PRIVATE_KEY_FILE",
+     F_TEXT,
+     OFF(jwt_private_key_file),
+     "/etc/app/jwt.pem",
+     0,
+     {too_long, NULL}},
+    {"JWT_PUBLIC_KEY_FILE",
+     F_TEXT,
+     OFF(jwt_public_key_file),
+     "/etc/app/jwt.pub",
+     0,
+     {too_long, NULL}},
+    {"JWT_EXPIRY_HOURS", F_INT, OFF(jwt_expiry_hours), "2", 2, {"0", "8761", NULL}},
+    {"JWT_REFRESH_EXPIRY_DAYS", F_INT, OFF(jwt_refresh_expiry_days), "7", 7, {"0", "3651", NULL}},
+    {"JWT_ISSUER", F_TEXT, OFF(jwt_issuer), "https://api.example.com", 0, {too_long, NULL}},
+    {"JWT_AUDIENCE", F_TEXT, OFF(jwt_audience), "web", 0, {too_long, NULL}},
 };
 #define NUM_CASES (sizeof cases / sizeof cases[0])
 
@@ -191,6 +280,15 @@ static void check_field(const chopin_config *cfg, const var_case *c) {
         break;
     case F_BOOL:
         cr_assert_eq(cfg->access_log, c->want != 0, "%s=%s", c->var, c->valid);
+        break;
+    case F_TEXT:
+        cr_assert_str_eq(field, c->valid, "%s", c->var);
+        break;
+    case F_ENUM:
+        cr_assert_eq(*(const int *)field, (int)c->want, "%s=%s", c->var, c->valid);
+        break;
+    case F_FLAG:
+        cr_assert_eq(*(const bool *)field, c->want != 0, "%s=%s", c->var, c->valid);
         break;
     }
 }
@@ -220,12 +318,15 @@ Test(config, every_variable_valid_from_environment) {
         /* Nothing else moved (the access log aside: SERVER_MODE may move it). */
         chopin_config_defaults(&d);
         char *field = (char *)&d + c->offset;
-        memcpy(field, (const char *)&cfg + c->offset,
-               c->kind == F_HOST   ? sizeof d.host
-               : c->kind == F_SIZE ? sizeof(size_t)
-               : c->kind == F_BOOL ? sizeof(bool)
-               : c->kind == F_MODE ? sizeof d.mode
-                                   : sizeof(int));
+        if (c->kind == F_TEXT)
+            strcpy(field, c->valid);
+        else
+            memcpy(field, (const char *)&cfg + c->offset,
+                   c->kind == F_HOST                        ? sizeof d.host
+                   : c->kind == F_SIZE                      ? sizeof(size_t)
+                   : c->kind == F_BOOL || c->kind == F_FLAG ? sizeof(bool)
+                   : c->kind == F_MODE                      ? sizeof d.mode
+                                                            : sizeof(int));
         d.access_log = cfg.access_log;
         cr_assert(memcmp(&cfg, &d, sizeof d) == 0, "%s=%s changed another setting", c->var,
                   c->valid);
@@ -273,6 +374,27 @@ Test(config, host_length_limit) {
     host[256] = 0;
     setenv("SERVER_HOST", host, 1);
     load_fails(NULL, "SERVER_HOST", NULL);
+}
+
+/* A database URL and a JWT secret hold credentials: a bad one is named, its
+ * value never shown. */
+Test(config, secrets_are_never_echoed) {
+    char long_url[1100], long_secret[600];
+    snprintf(long_url, sizeof long_url, "postgres://admin:hunter2@db/%01000d", 0);
+    memset(long_secret, 's', sizeof long_secret - 1);
+    long_secret[sizeof long_secret - 1] = 0;
+    memcpy(long_secret, "topsecret", 9);
+    setenv("DATABASE_URL", long_url, 1);
+    chopin_config cfg;
+    char err[512] = "";
+    cr_assert_eq(chopin_config_load(&cfg, NULL, err, sizeof err), -1);
+    cr_assert(strstr(err, "DATABASE_URL (value not shown)"), "%s", err);
+    cr_assert_null(strstr(err, "hunter2"), "%s", err);
+    clean_env();
+    setenv("JWT_SECRET", long_secret, 1);
+    cr_assert_eq(chopin_config_load(&cfg, NULL, err, sizeof err), -1);
+    cr_assert(strstr(err, "JWT_SECRET (value not shown)"), "%s", err);
+    cr_assert_null(strstr(err, "topsecret"), "%s", err);
 }
 
 Test(config, error_message_shows_value_and_expectation) {
