@@ -15,6 +15,7 @@
 #include "chopin/migrate.h"
 #include "chopin/password.h"
 #include "chopin/jwt.h"
+#include "chopin/auth.h"
 #include "chopin/middleware.h"
 #include "chopin/testing.h"
 

@@ -1,5 +1,6 @@
 /* app.c - the application: registration, composition, dispatch, serving. */
 #include "app_internal.h"
+#include "../auth/auth_internal.h"
 
 #include "chopin/async.h"
 #include "chopin/middleware.h"
@@ -28,7 +29,10 @@ chopin_app *chopin_app_new_with(const chopin_config *cfg) {
         free(app);
         return NULL;
     }
-    if (app_jwt_init(app, err, sizeof err)) {
+    app->revoked = revocations_new();
+    if (!app->revoked || app_jwt_init(app, err, sizeof err)) {
+        if (!app->revoked) snprintf(err, sizeof err, "out of memory");
+        revocations_free(app->revoked);
         fprintf(stderr, "chopin: %s\n", err);
         db_close(app->db);
         free(app);
@@ -37,6 +41,7 @@ chopin_app *chopin_app_new_with(const chopin_config *cfg) {
     app->router = router_new();
     if (!app->router) {
         chopin_jwt_key_free(app->jwt_key);
+        revocations_free(app->revoked);
         db_close(app->db);
         free(app);
         return NULL;
@@ -91,6 +96,7 @@ void chopin_app_free(chopin_app *app) {
     router_free(app->router);
     db_close(app->db); /* after the workers: their connections went with them */
     chopin_jwt_key_free(app->jwt_key);
+    revocations_free(app->revoked);
     free(app);
 }
 
@@ -274,6 +280,7 @@ static void route_request(chopin_ctx *c, void *arg) {
 void app_handle(chopin_ctx *c, void *arg) {
     chopin_app *app = arg;
     c->db = app->db;
+    c->app = app;
     if (app->app_chain.count)
         run_chain(c, &app->app_chain, route_request, app);
     else

@@ -41,6 +41,7 @@ void ctx_init(chopin_ctx *c, chopin_arena *arena, chopin_buf_pool *pool, const c
     c->user = NULL;
     c->body_buf.len = 0;
     c->db_session = NULL;
+    c->auth_claims = NULL;
 }
 
 void ctx_finish(chopin_ctx *c) {

@@ -57,6 +57,9 @@ struct chopin_ctx {
     struct chopin_db *db;
     struct db_session *db_session;
     void *db_detached;
+
+    struct chopin_app *app;  /* set by the app's dispatch */
+    const void *auth_claims; /* chopin_jwt_claims of a verified token (auth module) */
 };
 
 /* Resets c for a new request on the given worker resources. */

@@ -395,6 +395,7 @@ chopin_ctx *chopin_ctx_new(chopin_app *app) {
     buf_pool_init(&d->pool, 4);
     ctx_init(&d->ctx, &d->arena, &d->pool, &app->cfg);
     d->ctx.db = app->db;
+    d->ctx.app = app;
     return &d->ctx;
 }
 

@@ -1,0 +1,47 @@
+/* chopin/auth.h - protecting routes with the app's tokens, and revoking
+ * them.
+ *
+ *   chopin_group *api = chopin_group_new(app, "/api");
+ *   chopin_group_use(api, chopin_auth_required());          // 401 without a valid token
+ *   chopin_group *admin = chopin_group_sub(api, "/admin");
+ *   chopin_group_use(admin, chopin_auth_role("admin"));      // 403 below admin
+ *
+ *   static void me(chopin_ctx *c) {
+ *       const chopin_jwt_claims *who = chopin_auth_claims(c);  // sub, role, jti, exp
+ *       ...
+ *   }
+ *
+ * A request is authenticated by "Authorization: Bearer <access token>"
+ * signed with the app's key (chopin_app_jwt_key: JWT_ALGORITHM, pinned), not
+ * expired (60 s leeway), of type "access" (a refresh token is refused), with
+ * JWT_ISSUER / JWT_AUDIENCE when set, and whose jti is not revoked. The role
+ * comes from the token (no database read per request); roles are ordered
+ * user < admin < superuser. Answers: 401 with "WWW-Authenticate: Bearer"
+ * (codes UNAUTHORIZED: no token; INVALID_TOKEN; TOKEN_EXPIRED;
+ * TOKEN_REVOKED), 403 FORBIDDEN for a role too low. */
+#ifndef CHOPIN_AUTH_H
+#define CHOPIN_AUTH_H
+
+#include "app.h"
+#include "jwt.h"
+
+/* Middleware: the request must carry a valid access token. */
+chopin_middleware chopin_auth_required(void);
+/* Middleware: the same, and a role at least min_role ("user", "admin" or
+ * "superuser"; anything else aborts start-up: a programming error). */
+chopin_middleware chopin_auth_role(const char *min_role);
+
+/* The verified claims of this request's token, or NULL when no auth
+ * middleware ran or it failed. In the request arena. */
+const chopin_jwt_claims *chopin_auth_claims(const chopin_ctx *c);
+
+/* Rank of a role: user 1, admin 2, superuser 3, anything else 0. */
+int chopin_auth_role_rank(const char *role);
+
+/* Revokes the token with this jti until exp (seconds since the epoch; after
+ * that it is expired anyway). Kept in this process's memory, shared by its
+ * workers; a cache shared by app servers (Redis) takes it over later. */
+int chopin_auth_revoke(chopin_app *app, const char *jti, int64_t exp);
+bool chopin_auth_is_revoked(chopin_app *app, const char *jti);
+
+#endif
