@@ -24,6 +24,7 @@
 
 #include "app.h"
 #include "jwt.h"
+#include "model.h"
 
 /* Middleware: the request must carry a valid access token. */
 chopin_middleware chopin_auth_required(void);
@@ -43,5 +44,35 @@ int chopin_auth_role_rank(const char *role);
  * workers; a cache shared by app servers (Redis) takes it over later. */
 int chopin_auth_revoke(chopin_app *app, const char *jti, int64_t exp);
 bool chopin_auth_is_revoked(chopin_app *app, const char *jti);
+
+/* --- Accounts --------------------------------------------------------------- */
+
+/* A user, as the users table holds it (password_hash is never written to
+ * JSON). The table: id, email (stored lowercase, unique), username (unique),
+ * password_hash (argon2id, chopin/password.h), role, is_active, created_at,
+ * updated_at. */
+typedef struct {
+    int64_t id;
+    const char *email;
+    const char *username;
+    const char *password_hash;
+    const char *role; /* user | admin | superuser */
+    bool is_active;
+    int64_t created_at;
+    int64_t updated_at;
+} chopin_auth_user;
+extern const chopin_model chopin_auth_user_model;
+
+/* Creates the users table if it is missing and mounts, under prefix
+ * (NULL: "/api/auth"):
+ *   POST signup {email, username, password} -> 201 {access_token,
+ *        refresh_token, token_type, expires_in, user}; 422 listing every
+ *        invalid field; 409 when the email or username is taken
+ *   POST login {email or username, password} -> 200, the same shape; 401
+ *        with one message for an unknown user and a wrong password alike
+ *        (both cost a password verification), 401 for a deactivated account
+ *   GET  me (bearer token) -> 200 the user
+ * Returns 0, or -1 with a message on stderr (the table could not be made). */
+int chopin_auth_mount(chopin_app *app, const char *prefix);
 
 #endif

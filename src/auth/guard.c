@@ -35,7 +35,10 @@ static bool bearer(chopin_str auth, chopin_str *token) {
 }
 
 static chopin_flow check(chopin_ctx *c, void *state) {
-    int min_rank = (int)(intptr_t)state;
+    return auth_guard(c, (int)(intptr_t)state);
+}
+
+chopin_flow auth_guard(chopin_ctx *c, int min_rank) {
     chopin_app *app = c->app;
     chopin_str token;
     if (!bearer(chopin_req_header(c, "Authorization"), &token))

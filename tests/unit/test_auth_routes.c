@@ -1,0 +1,186 @@
+/* test_auth_routes.c - signup, login and me through the real router, on
+ * SQLite in memory or the PostgreSQL of CHOPIN_TEST_DATABASE_URL (the same
+ * code runs on both). */
+#include <criterion/criterion.h>
+
+#include <chopin.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static chopin_app *app;
+
+static void setup(void) {
+    chopin_config cfg;
+    chopin_config_defaults(&cfg);
+    cfg.access_log = false;
+    const char *url = getenv("CHOPIN_TEST_DATABASE_URL");
+    snprintf(cfg.database_url, sizeof cfg.database_url, "%s",
+             url && *url ? url : "sqlite::memory:");
+    snprintf(cfg.jwt_secret, sizeof cfg.jwt_secret, "route-test-secret-route-test-secret!!");
+    app = chopin_app_new_with(&cfg);
+    cr_assert_not_null(app);
+    chopin_ctx *c = chopin_ctx_new(app);
+    cr_assert_eq(chopin_db_exec_script(c, "DROP TABLE IF EXISTS users"), 0);
+    chopin_ctx_free(c);
+    cr_assert_eq(chopin_auth_mount(app, NULL), 0);
+}
+
+static void teardown(void) {
+    chopin_app_free(app);
+}
+
+TestSuite(auth_routes, .init = setup, .fini = teardown);
+
+static chopin_test_response *post(const char *path, const char *body) {
+    const char *headers[] = {"Content-Type: application/json", NULL};
+    chopin_test_response *r = chopin_test_request(app, "POST", path, headers, body, strlen(body));
+    cr_assert_not_null(r);
+    return r;
+}
+
+/* The value of "key":"..." in a JSON text (test helper; values without escapes). */
+static char *field(const char *json, const char *key) {
+    static char out[4][CHOPIN_JWT_MAX_LEN + 1];
+    static int turn;
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    const char *p = strstr(json, pat);
+    cr_assert_not_null(p, "%s not in %s", key, json);
+    p += strlen(pat);
+    char *o = out[turn++ % 4];
+    size_t n = strcspn(p, "\"");
+    memcpy(o, p, n);
+    o[n] = 0;
+    return o;
+}
+
+static chopin_test_response *me(const char *token) {
+    char h[CHOPIN_JWT_MAX_LEN + 32];
+    snprintf(h, sizeof h, "Authorization: Bearer %s", token);
+    const char *headers[] = {h, NULL};
+    chopin_test_response *r = chopin_test_request(app, "GET", "/api/auth/me", headers, NULL, 0);
+    cr_assert_not_null(r);
+    return r;
+}
+
+Test(auth_routes, signup_then_login_then_me) {
+    chopin_test_response *r =
+        post("/api/auth/signup", "{\"email\":\"Ada@Example.COM\",\"username\":\"ada.l\","
+                                 "\"password\":\"correct horse\"}");
+    cr_assert_eq(r->status, 201, "%s", r->body);
+    cr_assert(strstr(r->body, "{\"success\":true,\"data\":{\"access_token\":\""), "%s", r->body);
+    cr_assert(strstr(r->body, "\"token_type\":\"Bearer\",\"expires_in\":86400,\"user\":{\"id\":1,"
+                              "\"email\":\"ada@example.com\",\"username\":\"ada.l\",\"role\":"
+                              "\"user\",\"is_active\":true,\"created_at\":\""),
+              "%s", r->body);
+    cr_assert_null(strstr(r->body, "password"), "no hash ever leaves: %s", r->body);
+    char access[CHOPIN_JWT_MAX_LEN + 1];
+    snprintf(access, sizeof access, "%s", field(r->body, "access_token"));
+    char *refresh = field(r->body, "refresh_token");
+    cr_assert_str_neq(access, refresh);
+    chopin_test_response_free(r);
+
+    r = me(access);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cr_assert(strstr(r->body, "\"username\":\"ada.l\""), "%s", r->body);
+    cr_assert_null(strstr(r->body, "password"));
+    chopin_test_response_free(r);
+
+    /* login by email (any case) and by username */
+    r = post("/api/auth/login", "{\"email\":\"ADA@example.com\",\"password\":\"correct horse\"}");
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cr_assert(strstr(r->body, "\"user\":{\"id\":1,"), "%s", r->body);
+    chopin_test_response_free(r);
+    r = post("/api/auth/login", "{\"username\":\"ada.l\",\"password\":\"correct horse\"}");
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    char *token2 = field(r->body, "access_token");
+    chopin_test_response_free(r);
+    r = me(token2);
+    cr_assert_eq(r->status, 200);
+    chopin_test_response_free(r);
+}
+
+Test(auth_routes, refused_logins_look_alike) {
+    chopin_test_response *r =
+        post("/api/auth/signup", "{\"email\":\"bob@example.com\",\"username\":\"bob\","
+                                 "\"password\":\"hunter2hunter2\"}");
+    cr_assert_eq(r->status, 201, "%s", r->body);
+    chopin_test_response_free(r);
+    const char *bad[] = {
+        "{\"email\":\"bob@example.com\",\"password\":\"wrong password\"}",
+        "{\"email\":\"nobody@example.com\",\"password\":\"hunter2hunter2\"}",
+        "{\"username\":\"nobody\",\"password\":\"hunter2hunter2\"}",
+    };
+    char first[512] = "";
+    for (size_t i = 0; i < 3; i++) {
+        r = post("/api/auth/login", bad[i]);
+        cr_assert_eq(r->status, 401, "%s: %s", bad[i], r->body);
+        if (!i) snprintf(first, sizeof first, "%s", r->body);
+        cr_assert_str_eq(r->body, first, "one answer for unknown users and wrong passwords");
+        chopin_test_response_free(r);
+    }
+    cr_assert(strstr(first, "\"code\":\"INVALID_CREDENTIALS\""), "%s", first);
+    /* a deactivated account */
+    chopin_ctx *c = chopin_ctx_new(app);
+    cr_assert_not_null(chopin_sql(c, "UPDATE users SET is_active = $1 WHERE username = 'bob'",
+                                  chopin_arg_bool(false)));
+    chopin_ctx_free(c);
+    r = post("/api/auth/login", "{\"username\":\"bob\",\"password\":\"hunter2hunter2\"}");
+    cr_assert_eq(r->status, 401, "%s", r->body);
+    cr_assert(strstr(r->body, "ACCOUNT_DISABLED"), "%s", r->body);
+    chopin_test_response_free(r);
+    /* neither or both of email and username */
+    r = post("/api/auth/login", "{\"password\":\"hunter2hunter2\"}");
+    cr_assert_eq(r->status, 422, "%s", r->body);
+    chopin_test_response_free(r);
+}
+
+Test(auth_routes, signup_validation_and_conflicts) {
+    chopin_test_response *r =
+        post("/api/auth/signup",
+             "{\"email\":\"not-an-email\",\"username\":\"x\",\"password\":\"short\"}");
+    cr_assert_eq(r->status, 422, "%s", r->body);
+    cr_assert(strstr(r->body, "{\"field\":\"email\",\"code\":\"format\""), "%s", r->body);
+    cr_assert(strstr(r->body, "{\"field\":\"username\",\"code\":\"min_length\""), "%s", r->body);
+    cr_assert(strstr(r->body, "{\"field\":\"password\",\"code\":\"min_length\""), "%s", r->body);
+    chopin_test_response_free(r);
+    r = post("/api/auth/signup", "{\"email\":\"a@b.co\",\"username\":\"no spaces\",\"password\":"
+                                 "\"long enough\"}");
+    cr_assert_eq(r->status, 422, "%s", r->body);
+    cr_assert(strstr(r->body, "{\"field\":\"username\",\"code\":\"format\""), "%s", r->body);
+    chopin_test_response_free(r);
+    char big[300];
+    snprintf(big, sizeof big, "{\"email\":\"a@b.co\",\"username\":\"abc\",\"password\":\"%0129d\"}",
+             0);
+    r = post("/api/auth/signup", big);
+    cr_assert_eq(r->status, 422, "a 129-character password: %s", r->body);
+    chopin_test_response_free(r);
+    r = post("/api/auth/signup",
+             "{\"email\":\"A@B.co\",\"username\":\"abc\",\"password\":\"long enough\"}");
+    cr_assert_eq(r->status, 201, "%s", r->body);
+    chopin_test_response_free(r);
+    r = post("/api/auth/signup",
+             "{\"email\":\"a@b.CO\",\"username\":\"other\",\"password\":\"long enough\"}");
+    cr_assert_eq(r->status, 409, "the same email in another case: %s", r->body);
+    cr_assert(strstr(r->body, "this email already exists"), "%s", r->body);
+    chopin_test_response_free(r);
+    r = post("/api/auth/signup",
+             "{\"email\":\"c@d.co\",\"username\":\"abc\",\"password\":\"long enough\"}");
+    cr_assert_eq(r->status, 409, "%s", r->body);
+    cr_assert(strstr(r->body, "this username already exists"), "%s", r->body);
+    chopin_test_response_free(r);
+    r = post("/api/auth/signup", "{\"email\":");
+    cr_assert_eq(r->status, 400, "%s", r->body);
+    chopin_test_response_free(r);
+}
+
+Test(auth_routes, me_needs_a_valid_token) {
+    chopin_test_response *r = chopin_test_request(app, "GET", "/api/auth/me", NULL, NULL, 0);
+    cr_assert_eq(r->status, 401, "%s", r->body);
+    chopin_test_response_free(r);
+    r = me("garbage");
+    cr_assert_eq(r->status, 401, "%s", r->body);
+    chopin_test_response_free(r);
+}
