@@ -50,7 +50,7 @@ bool chopin_auth_is_revoked(chopin_app *app, const char *jti);
 /* A user, as the users table holds it (password_hash is never written to
  * JSON). The table: id, email (stored lowercase, unique), username (unique),
  * password_hash (argon2id, chopin/password.h), role, is_active, created_at,
- * updated_at. */
+ * updated_at; and refresh_tokens: jti, family, user_id, expires_at, used. */
 typedef struct {
     int64_t id;
     const char *email;
@@ -72,6 +72,11 @@ extern const chopin_model chopin_auth_user_model;
  *        with one message for an unknown user and a wrong password alike
  *        (both cost a password verification), 401 for a deactivated account
  *   GET  me (bearer token) -> 200 the user
+ *   POST refresh {refresh_token} -> 200 a new pair of the same family; the
+ *        old refresh token is used up, and presenting a used one again
+ *        (stolen, or replayed) revokes its whole family: 401 TOKEN_REUSED
+ *   POST logout (bearer token) -> 200; that access token and its refresh
+ *        family are revoked
  * Returns 0, or -1 with a message on stderr (the table could not be made). */
 int chopin_auth_mount(chopin_app *app, const char *prefix);
 

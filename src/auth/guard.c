@@ -56,7 +56,10 @@ chopin_flow auth_guard(chopin_ctx *c, int min_rank) {
         chopin_jwt_verify(chopin_app_jwt_key(app), token.ptr, token.len, &want, claims);
     if (st == CHOPIN_JWT_EXPIRED) return refuse(c, "TOKEN_EXPIRED", "the token has expired");
     if (st != CHOPIN_JWT_OK) return refuse(c, "INVALID_TOKEN", "the token is not valid");
-    if (chopin_auth_is_revoked(app, claims->jti))
+    char fam[80];
+    snprintf(fam, sizeof fam, "fam:%s", claims->fam);
+    if (chopin_auth_is_revoked(app, claims->jti) ||
+        (claims->fam[0] && chopin_auth_is_revoked(app, fam)))
         return refuse(c, "TOKEN_REVOKED", "the token has been revoked");
     c->auth_claims = claims;
     if (chopin_auth_role_rank(claims->role) < min_rank) {

@@ -33,6 +33,30 @@ const chopin_model chopin_auth_user_model = {.name = "user",
                                              .count = sizeof user_fields / sizeof user_fields[0],
                                              .table = "users"};
 
+/* One issued refresh token: rotation marks it used; presenting a used one
+ * again means it was stolen, and its whole family is revoked. */
+typedef struct {
+    const char *jti;
+    const char *family;
+    int64_t user_id;
+    int64_t expires_at;
+    bool used;
+    int64_t created_at;
+} refresh_row;
+#define REFRESH_FIELDS(F)                                                                          \
+    F(refresh_row, jti, CHOPIN_STRING, .primary_key = true, .required = true),                     \
+        F(refresh_row, family, CHOPIN_STRING, .required = true, .indexed = true),                  \
+        F(refresh_row, user_id, CHOPIN_INT64, .references = &chopin_auth_user_model),              \
+        F(refresh_row, expires_at, CHOPIN_TIMESTAMP), F(refresh_row, used, CHOPIN_BOOL),           \
+        F(refresh_row, created_at, CHOPIN_TIMESTAMP, CHOPIN_CREATED_AT)
+static const chopin_field refresh_fields[] = {REFRESH_FIELDS(CHOPIN_FIELD)};
+static const chopin_model refresh_model = {.name = "refresh_token",
+                                           .size = sizeof(refresh_row),
+                                           .fields = refresh_fields,
+                                           .count =
+                                               sizeof refresh_fields / sizeof refresh_fields[0],
+                                           .table = "refresh_tokens"};
+
 /* What signup and login read. */
 typedef struct {
     const char *email;
@@ -83,8 +107,19 @@ static void random_id(char *out, size_t len) {
 }
 
 /* {"access_token":...,"refresh_token":...,"token_type":"Bearer",
- *  "expires_in":N,"user":{...}} in the success envelope. */
-static void answer_tokens(chopin_ctx *c, int status, const chopin_auth_user *u) {
+ *  "expires_in":N,"user":{...}} in the success envelope. family: the
+ * refresh family to continue (a rotation), or NULL for a new one. Both
+ * tokens carry it, so that revoking the family ends the access token too. */
+typedef struct {
+    char *access, *refresh;
+    size_t access_len, refresh_len;
+    int64_t expires_in;
+} token_pair;
+
+/* Signs the pair and records the refresh token (in the caller's
+ * transaction, if any). 0, or -1 with the answer given or the failure kept. */
+static int issue_tokens(chopin_ctx *c, const chopin_auth_user *u, const char *family,
+                        token_pair *out) {
     chopin_app *app = c->app;
     const chopin_config *cfg = chopin_app_config(app);
     const chopin_jwt_key *key = chopin_app_jwt_key(app);
@@ -98,29 +133,54 @@ static void answer_tokens(chopin_ctx *c, int status, const chopin_auth_user *u) 
     snprintf(access.typ, sizeof access.typ, "access");
     access.exp = now + access_s;
     snprintf(refresh.typ, sizeof refresh.typ, "refresh");
-    random_id(refresh.fam, sizeof refresh.fam);
+    if (family)
+        snprintf(refresh.fam, sizeof refresh.fam, "%s", family);
+    else
+        random_id(refresh.fam, sizeof refresh.fam);
+    snprintf(access.fam, sizeof access.fam, "%s", refresh.fam);
     refresh.exp = now + (int64_t)cfg->jwt_refresh_expiry_days * 86400;
-    char *a = chopin_alloc(c, CHOPIN_JWT_MAX_LEN + 1), *r = chopin_alloc(c, CHOPIN_JWT_MAX_LEN + 1);
-    ssize_t an = a ? chopin_jwt_sign(key, &access, a, CHOPIN_JWT_MAX_LEN + 1) : -1;
-    ssize_t rn = r ? chopin_jwt_sign(key, &refresh, r, CHOPIN_JWT_MAX_LEN + 1) : -1;
+    out->access = chopin_alloc(c, CHOPIN_JWT_MAX_LEN + 1);
+    out->refresh = chopin_alloc(c, CHOPIN_JWT_MAX_LEN + 1);
+    ssize_t an =
+        out->access ? chopin_jwt_sign(key, &access, out->access, CHOPIN_JWT_MAX_LEN + 1) : -1;
+    ssize_t rn =
+        out->refresh ? chopin_jwt_sign(key, &refresh, out->refresh, CHOPIN_JWT_MAX_LEN + 1) : -1;
     if (an < 0 || rn < 0) {
         chopin_error(c, 500, "INTERNAL_ERROR", "cannot sign tokens (a verify-only key?)");
-        return;
+        return -1;
     }
+    out->access_len = (size_t)an;
+    out->refresh_len = (size_t)rn;
+    out->expires_in = access_s;
+    refresh_row row = {.jti = refresh.jti,
+                       .family = refresh.fam,
+                       .user_id = u->id,
+                       .expires_at = refresh.exp * 1000000};
+    return chopin_orm_insert(c, &refresh_model, &row);
+}
+
+static void write_tokens(chopin_ctx *c, int status, const chopin_auth_user *u,
+                         const token_pair *t) {
     chopin_json *j = chopin_json_data_begin(c, status);
     chopin_json_object(j);
     chopin_json_key(j, "access_token");
-    chopin_json_stringn(j, a, (size_t)an);
+    chopin_json_stringn(j, t->access, t->access_len);
     chopin_json_key(j, "refresh_token");
-    chopin_json_stringn(j, r, (size_t)rn);
+    chopin_json_stringn(j, t->refresh, t->refresh_len);
     chopin_json_key(j, "token_type");
     chopin_json_string(j, "Bearer");
     chopin_json_key(j, "expires_in");
-    chopin_json_int(j, access_s);
+    chopin_json_int(j, t->expires_in);
     chopin_json_key(j, "user");
     chopin_model_write(j, &chopin_auth_user_model, u);
     chopin_json_end(j);
     chopin_json_finish(j);
+}
+
+/* A new family (signup, login): issued and answered. */
+static void answer_tokens(chopin_ctx *c, int status, const chopin_auth_user *u) {
+    token_pair t;
+    if (!issue_tokens(c, u, NULL, &t)) write_tokens(c, status, u, &t);
 }
 
 /* --- Routes ------------------------------------------------------------------------- */
@@ -212,15 +272,113 @@ static void me(chopin_ctx *c) {
     chopin_json_model(c, 200, &chopin_auth_user_model, u);
 }
 
+/* Revokes a family: its rows are marked used (any of them presented again
+ * is refused), and its access tokens are refused by the guard until the
+ * longest of them could have lived. */
+static int revoke_family(chopin_ctx *c, const char *family) {
+    const chopin_config *cfg = chopin_app_config(c->app);
+    char key[80];
+    snprintf(key, sizeof key, "fam:%s", family);
+    chopin_auth_revoke(c->app, key, (int64_t)time(NULL) + (int64_t)cfg->jwt_expiry_hours * 3600);
+    return chopin_sql(c, "UPDATE refresh_tokens SET used = $1 WHERE family = $2",
+                      chopin_arg_bool(true), chopin_arg_text(family))
+               ? 0
+               : -1;
+}
+
+typedef struct {
+    const char *refresh_token;
+} refresh_body;
+#define REFRESH_BODY_FIELDS(F)                                                                     \
+    F(refresh_body, refresh_token, CHOPIN_STRING, .required = true, .max_len = CHOPIN_JWT_MAX_LEN)
+static const chopin_field refresh_body_fields[] = {REFRESH_BODY_FIELDS(CHOPIN_FIELD)};
+static const chopin_model refresh_body_model = {
+    .name = "refresh", .size = sizeof(refresh_body), .fields = refresh_body_fields, .count = 1};
+
+static void refresh(chopin_ctx *c) {
+    refresh_body *in = chopin_bind(c, &refresh_body_model);
+    if (!in) return;
+    const chopin_config *cfg = chopin_app_config(c->app);
+    chopin_jwt_expect want = {.iss = cfg->jwt_issuer[0] ? cfg->jwt_issuer : NULL,
+                              .aud = cfg->jwt_audience[0] ? cfg->jwt_audience : NULL,
+                              .typ = "refresh"};
+    chopin_jwt_claims t;
+    chopin_jwt_status st = chopin_jwt_verify(chopin_app_jwt_key(c->app), in->refresh_token,
+                                             strlen(in->refresh_token), &want, &t);
+    if (st != CHOPIN_JWT_OK) {
+        chopin_error(c, 401, st == CHOPIN_JWT_EXPIRED ? "TOKEN_EXPIRED" : "INVALID_TOKEN",
+                     "the refresh token is not valid");
+        return;
+    }
+    /* One transaction: two requests racing with the same token cannot both
+     * rotate it. */
+    if (chopin_db_begin(c)) return;
+    refresh_row *row = chopin_orm_find(c, &refresh_model, chopin_arg_text(t.jti));
+    if (!row) {
+        chopin_db_rollback(c);
+        if (chopin_db_last_error(c)->status == CHOPIN_DB_NOT_FOUND)
+            chopin_error(c, 401, "INVALID_TOKEN", "the refresh token is not valid");
+        return;
+    }
+    if (row->used) { /* presented twice: stolen, or replayed; end the family */
+        chopin_db_rollback(c);
+        if (!revoke_family(c, row->family))
+            chopin_error(c, 401, "TOKEN_REUSED",
+                         "this refresh token was already used: sign in again");
+        return;
+    }
+    static const char *const used_only[] = {"used", NULL};
+    row->used = true;
+    chopin_auth_user *u = NULL;
+    if (chopin_orm_update_fields(c, &refresh_model, row, used_only) ||
+        !(u = chopin_orm_find(c, &chopin_auth_user_model, chopin_arg_int(row->user_id)))) {
+        chopin_db_rollback(c);
+        return;
+    }
+    if (!u->is_active) {
+        chopin_db_commit(c);
+        chopin_error(c, 401, "ACCOUNT_DISABLED", "this account is deactivated");
+        return;
+    }
+    /* Committed before answering: a client never holds a pair whose
+     * refresh token was not recorded. */
+    token_pair pair;
+    if (issue_tokens(c, u, row->family, &pair)) {
+        chopin_db_rollback(c);
+        return;
+    }
+    if (chopin_db_commit(c)) return;
+    write_tokens(c, 200, u, &pair);
+}
+
+static void logout(chopin_ctx *c) {
+    if (auth_guard(c, 0) == CHOPIN_STOP) return;
+    const chopin_jwt_claims *who = chopin_auth_claims(c);
+    if (chopin_auth_revoke(c->app, who->jti, who->exp)) {
+        chopin_error(c, 500, "INTERNAL_ERROR", "cannot revoke");
+        return;
+    }
+    if (who->fam[0] && revoke_family(c, who->fam)) return;
+    chopin_json *j = chopin_json_data_begin(c, 200);
+    chopin_json_object(j);
+    chopin_json_key(j, "logged_out");
+    chopin_json_bool(j, true);
+    chopin_json_end(j);
+    chopin_json_finish(j);
+}
+
 int chopin_auth_mount(chopin_app *app, const char *prefix) {
     if (!prefix) prefix = "/api/auth";
     chopin_ctx *c = chopin_ctx_new(app);
-    char *sql =
-        chopin_orm_create_sql(&chopin_auth_user_model, chopin_db_dialect_of(chopin_app_db(app)));
-    int rc = c && sql ? chopin_db_exec_script(c, sql) : -1;
+    chopin_db_dialect d = chopin_db_dialect_of(chopin_app_db(app));
+    char *sql = chopin_orm_create_sql(&chopin_auth_user_model, d);
+    char *sql2 = chopin_orm_create_sql(&refresh_model, d);
+    int rc = c && sql && sql2 ? chopin_db_exec_script(c, sql) : -1;
+    if (!rc) rc = chopin_db_exec_script(c, sql2);
+    free(sql2);
     if (rc) {
         const chopin_db_error *e = c ? chopin_db_last_error(c) : NULL;
-        fprintf(stderr, "chopin: cannot create the users table: %s\n",
+        fprintf(stderr, "chopin: cannot create the users and refresh_tokens tables: %s\n",
                 e ? e->detail : "out of memory");
     }
     free(sql);
@@ -230,5 +388,7 @@ int chopin_auth_mount(chopin_app *app, const char *prefix) {
     chopin_group_route(g, CHOPIN_POST, "/signup", signup);
     chopin_group_route(g, CHOPIN_POST, "/login", login);
     chopin_group_route(g, CHOPIN_GET, "/me", me);
+    chopin_group_route(g, CHOPIN_POST, "/refresh", refresh);
+    chopin_group_route(g, CHOPIN_POST, "/logout", logout);
     return 0;
 }

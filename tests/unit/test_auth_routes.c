@@ -22,7 +22,9 @@ static void setup(void) {
     app = chopin_app_new_with(&cfg);
     cr_assert_not_null(app);
     chopin_ctx *c = chopin_ctx_new(app);
-    cr_assert_eq(chopin_db_exec_script(c, "DROP TABLE IF EXISTS users"), 0);
+    cr_assert_eq(chopin_db_exec_script(c, "DROP TABLE IF EXISTS refresh_tokens; "
+                                          "DROP TABLE IF EXISTS users"),
+                 0);
     chopin_ctx_free(c);
     cr_assert_eq(chopin_auth_mount(app, NULL), 0);
 }
@@ -181,6 +183,90 @@ Test(auth_routes, me_needs_a_valid_token) {
     cr_assert_eq(r->status, 401, "%s", r->body);
     chopin_test_response_free(r);
     r = me("garbage");
+    cr_assert_eq(r->status, 401, "%s", r->body);
+    chopin_test_response_free(r);
+}
+
+/* --- Refresh rotation and logout ------------------------------------------------------- */
+
+static chopin_test_response *post_token(const char *path, const char *refresh) {
+    char body[CHOPIN_JWT_MAX_LEN + 64];
+    snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", refresh);
+    return post(path, body);
+}
+
+static chopin_test_response *logout(const char *access) {
+    char h[CHOPIN_JWT_MAX_LEN + 32];
+    snprintf(h, sizeof h, "Authorization: Bearer %s", access);
+    const char *headers[] = {h, NULL};
+    chopin_test_response *r =
+        chopin_test_request(app, "POST", "/api/auth/logout", headers, NULL, 0);
+    cr_assert_not_null(r);
+    return r;
+}
+
+Test(auth_routes, refresh_rotates_and_a_reused_token_ends_the_family) {
+    chopin_test_response *r = post("/api/auth/signup", "{\"email\":\"eve@example.com\","
+                                                       "\"username\":\"eve\",\"password\":"
+                                                       "\"longpassword\"}");
+    cr_assert_eq(r->status, 201, "%s", r->body);
+    char access1[CHOPIN_JWT_MAX_LEN + 1], refresh1[CHOPIN_JWT_MAX_LEN + 1];
+    snprintf(access1, sizeof access1, "%s", field(r->body, "access_token"));
+    snprintf(refresh1, sizeof refresh1, "%s", field(r->body, "refresh_token"));
+    chopin_test_response_free(r);
+
+    /* an access token is not a refresh token */
+    r = post_token("/api/auth/refresh", access1);
+    cr_assert_eq(r->status, 401, "%s", r->body);
+    chopin_test_response_free(r);
+
+    r = post_token("/api/auth/refresh", refresh1);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    char access2[CHOPIN_JWT_MAX_LEN + 1], refresh2[CHOPIN_JWT_MAX_LEN + 1];
+    snprintf(access2, sizeof access2, "%s", field(r->body, "access_token"));
+    snprintf(refresh2, sizeof refresh2, "%s", field(r->body, "refresh_token"));
+    cr_assert_str_neq(refresh1, refresh2);
+    chopin_test_response_free(r);
+    r = me(access2);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    chopin_test_response_free(r);
+
+    /* the first refresh token again: reuse; the whole family ends */
+    r = post_token("/api/auth/refresh", refresh1);
+    cr_assert_eq(r->status, 401, "%s", r->body);
+    cr_assert(strstr(r->body, "TOKEN_REUSED"), "%s", r->body);
+    chopin_test_response_free(r);
+    r = post_token("/api/auth/refresh", refresh2);
+    cr_assert_eq(r->status, 401, "the newer token of the family too: %s", r->body);
+    chopin_test_response_free(r);
+    r = me(access2);
+    cr_assert_eq(r->status, 401, "and its access tokens: %s", r->body);
+    cr_assert(strstr(r->body, "TOKEN_REVOKED"), "%s", r->body);
+    chopin_test_response_free(r);
+
+    /* a new login starts a new family */
+    r = post("/api/auth/login", "{\"username\":\"eve\",\"password\":\"longpassword\"}");
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    char access3[CHOPIN_JWT_MAX_LEN + 1], refresh3[CHOPIN_JWT_MAX_LEN + 1];
+    snprintf(access3, sizeof access3, "%s", field(r->body, "access_token"));
+    snprintf(refresh3, sizeof refresh3, "%s", field(r->body, "refresh_token"));
+    chopin_test_response_free(r);
+    r = me(access3);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    chopin_test_response_free(r);
+
+    /* logout: the access token and the refresh family end */
+    r = logout(access3);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cr_assert_str_eq(r->body, "{\"success\":true,\"data\":{\"logged_out\":true}}");
+    chopin_test_response_free(r);
+    r = me(access3);
+    cr_assert_eq(r->status, 401, "%s", r->body);
+    chopin_test_response_free(r);
+    r = post_token("/api/auth/refresh", refresh3);
+    cr_assert_eq(r->status, 401, "%s", r->body);
+    chopin_test_response_free(r);
+    r = post("/api/auth/refresh", "{\"refresh_token\":\"garbage\"}");
     cr_assert_eq(r->status, 401, "%s", r->body);
     chopin_test_response_free(r);
 }
