@@ -64,6 +64,8 @@ typedef struct {
     int jwt_refresh_expiry_days;        /* JWT_REFRESH_EXPIRY_DAYS, 30: refresh tokens */
     char jwt_issuer[128];               /* JWT_ISSUER, empty: no iss claim */
     char jwt_audience[128];             /* JWT_AUDIENCE, empty: no aud claim */
+    int auth_login_limit_per_ip; /* AUTH_LOGIN_LIMIT_PER_IP, 30 a minute (signup too); 0: none */
+    int auth_login_limit_per_account; /* AUTH_LOGIN_LIMIT_PER_ACCOUNT, 10 a minute; 0: none */
 } chopin_config;
 
 /* Reads the environment, then a .env file in the working directory (the

@@ -32,6 +32,11 @@ chopin_str chopin_param(const chopin_ctx *c, const char *name);
 chopin_str chopin_query(chopin_ctx *c, const char *name);
 /* The request id given by the request-id middleware (empty without it). */
 chopin_str chopin_request_id(const chopin_ctx *c);
+/* The client's IP address as text ("203.0.113.7", "2001:db8::1"; an IPv4
+ * client on an IPv6 socket reads as IPv4), in the request arena; empty when
+ * unknown (the in-process test client, or the client gone). This is the
+ * TCP peer: behind a proxy, the proxy. */
+chopin_str chopin_client_addr(chopin_ctx *c);
 
 /* --- Request-scoped memory ------------------------------------------------ */
 

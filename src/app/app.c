@@ -30,9 +30,11 @@ chopin_app *chopin_app_new_with(const chopin_config *cfg) {
         return NULL;
     }
     app->revoked = revocations_new();
-    if (!app->revoked || app_jwt_init(app, err, sizeof err)) {
-        if (!app->revoked) snprintf(err, sizeof err, "out of memory");
+    app->limits = rate_limiter_new();
+    if (!app->revoked || !app->limits || app_jwt_init(app, err, sizeof err)) {
+        if (!app->revoked || !app->limits) snprintf(err, sizeof err, "out of memory");
         revocations_free(app->revoked);
+        rate_limiter_free(app->limits);
         fprintf(stderr, "chopin: %s\n", err);
         db_close(app->db);
         free(app);
@@ -42,6 +44,7 @@ chopin_app *chopin_app_new_with(const chopin_config *cfg) {
     if (!app->router) {
         chopin_jwt_key_free(app->jwt_key);
         revocations_free(app->revoked);
+        rate_limiter_free(app->limits);
         db_close(app->db);
         free(app);
         return NULL;
@@ -97,6 +100,7 @@ void chopin_app_free(chopin_app *app) {
     db_close(app->db); /* after the workers: their connections went with them */
     chopin_jwt_key_free(app->jwt_key);
     revocations_free(app->revoked);
+    rate_limiter_free(app->limits);
     free(app);
 }
 

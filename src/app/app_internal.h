@@ -46,6 +46,7 @@ struct chopin_app {
     chopin_db *db;                  /* DATABASE_URL, connected lazily per worker */
     struct chopin_jwt_key *jwt_key; /* JWT_* (src/auth/keys.c) */
     struct revocations *revoked;    /* revoked token ids (src/auth/revoke.c) */
+    struct rate_limiter *limits;    /* login attempts (src/auth/ratelimit.c) */
     bool jwt_secret_generated;      /* development without JWT_SECRET: said at start-up */
 };
 

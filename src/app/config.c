@@ -65,6 +65,8 @@ static const setting settings[] = {
     {"JWT_REFRESH_EXPIRY_DAYS", K_INT, OFF(jwt_refresh_expiry_days), 1, 3650},
     {"JWT_ISSUER", K_TEXT, OFF(jwt_issuer), 0, sizeof(((chopin_config *)0)->jwt_issuer) - 1},
     {"JWT_AUDIENCE", K_TEXT, OFF(jwt_audience), 0, sizeof(((chopin_config *)0)->jwt_audience) - 1},
+    {"AUTH_LOGIN_LIMIT_PER_IP", K_INT, OFF(auth_login_limit_per_ip), 0, 1000000},
+    {"AUTH_LOGIN_LIMIT_PER_ACCOUNT", K_INT, OFF(auth_login_limit_per_account), 0, 1000000},
 };
 
 /* AddressSanitizer's redzones make frames several times larger: the same
@@ -107,6 +109,8 @@ void chopin_config_defaults(chopin_config *cfg) {
     cfg->jwt_algorithm = CHOPIN_JWT_ALG_HS256;
     cfg->jwt_expiry_hours = 24;
     cfg->jwt_refresh_expiry_days = 30;
+    cfg->auth_login_limit_per_ip = 30;
+    cfg->auth_login_limit_per_account = 10;
 }
 
 /* A number with an optional unit; mult_units maps suffixes to multipliers. */

@@ -185,7 +185,28 @@ static void answer_tokens(chopin_ctx *c, int status, const chopin_auth_user *u) 
 
 /* --- Routes ------------------------------------------------------------------------- */
 
+/* True (429 answered, with Retry-After) when kind:who is over its limit
+ * for this minute. The attempt counts either way. */
+static bool too_many(chopin_ctx *c, const char *kind, const char *who, int limit) {
+    if (!who || !*who) return false;
+    char key[160];
+    snprintf(key, sizeof key, "%s:%s", kind, who);
+    int retry = 0;
+    if (rate_limit_take(c->app->limits, key, limit, 60, &retry)) return false;
+    char seconds[16];
+    snprintf(seconds, sizeof seconds, "%d", retry > 0 ? retry : 1);
+    chopin_set_header(c, "Retry-After", seconds);
+    chopin_error(c, 429, "TOO_MANY_REQUESTS", "too many attempts: try again later");
+    return true;
+}
+
+static bool ip_too_many(chopin_ctx *c) {
+    chopin_str ip = chopin_client_addr(c);
+    return too_many(c, "ip", ip.ptr, chopin_app_config(c->app)->auth_login_limit_per_ip);
+}
+
 static void signup(chopin_ctx *c) {
+    if (ip_too_many(c)) return;
     credentials *in = chopin_bind(c, &signup_model);
     if (!in) return;
     if (!username_ok(in->username)) {
@@ -215,6 +236,7 @@ static void bad_login(chopin_ctx *c) {
 }
 
 static void login(chopin_ctx *c) {
+    if (ip_too_many(c)) return;
     credentials *in = chopin_bind(c, &login_model);
     if (!in) return;
     if (!in->email == !in->username) {
@@ -223,6 +245,9 @@ static void login(chopin_ctx *c) {
         chopin_error_fields(c, &e);
         return;
     }
+    const char *account = in->email ? lower(c, in->email) : in->username;
+    if (too_many(c, "account", account, chopin_app_config(c->app)->auth_login_limit_per_account))
+        return;
     chopin_filter by = in->email
                            ? chopin_where("email", CHOPIN_EQ, chopin_arg_text(lower(c, in->email)))
                            : chopin_where("username", CHOPIN_EQ, chopin_arg_text(in->username));

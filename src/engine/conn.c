@@ -8,6 +8,7 @@
 #include "engine.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -24,6 +25,22 @@ void conn_init(conn *c, worker *w, int fd) {
     c->file_fd = -1;
     c->to_kind = TO_NONE;
     c->unread = true;
+}
+
+void conn_set_peer(conn *c, const struct sockaddr *sa) {
+    if (sa->sa_family == AF_INET) {
+        memcpy(c->peer, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        c->peer_family = AF_INET;
+    } else if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a)) { /* ::ffff:1.2.3.4 is the IPv4 client 1.2.3.4 */
+            memcpy(c->peer, a->s6_addr + 12, 4);
+            c->peer_family = AF_INET;
+        } else {
+            memcpy(c->peer, a, 16);
+            c->peer_family = AF_INET6;
+        }
+    }
 }
 
 static void reset_request(conn *c) {

@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdatomic.h>
 #include <sys/types.h>
 #include <time.h>
@@ -175,6 +176,8 @@ struct conn {
     conn *next_deferred; /* in the worker's deferred list */
     bool deferred;
     task *task; /* a handler suspended on this connection's request */
+    uint8_t peer[16];    /* the client's address (4 bytes for IPv4), for chopin_client_addr */
+    uint8_t peer_family; /* AF_INET, AF_INET6, or 0 when unknown */
 };
 
 struct worker {
@@ -246,6 +249,7 @@ void worker_defer(worker *w, conn *c);
 
 /* --- conn.c --- */
 void conn_init(conn *c, worker *w, int fd);
+void conn_set_peer(conn *c, const struct sockaddr *sa);
 /* Processes buffered input: every complete request is answered into out. */
 void conn_process(conn *c);
 /* Reads what the socket has, processes, writes. Returns -1 when c must be closed. */

@@ -7,7 +7,9 @@
  * or an offload completion, always on the worker's own thread. */
 #include "engine.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <string.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 
@@ -265,6 +267,17 @@ static int suspend(task *t, wait_kind kind) {
     t->waiting = WAIT_NONE;
     if (t->wait_result < 0) errno = t->wait_errno;
     return t->wait_result;
+}
+
+chopin_str chopin_client_addr(chopin_ctx *c) {
+    task *t = c->task;
+    conn *cn = t ? t->c : NULL;
+    if (!cn || !cn->peer_family) return CHOPIN_STR_NULL;
+    char text[INET6_ADDRSTRLEN];
+    if (!inet_ntop(cn->peer_family, cn->peer, text, sizeof text)) return CHOPIN_STR_NULL;
+    size_t n = strlen(text);
+    char *copy = chopin_strdup(c, text, n);
+    return copy ? (chopin_str){copy, n} : CHOPIN_STR_NULL;
 }
 
 task *ctx_task(chopin_ctx *c) {

@@ -270,3 +270,104 @@ Test(auth_routes, refresh_rotates_and_a_reused_token_ends_the_family) {
     cr_assert_eq(r->status, 401, "%s", r->body);
     chopin_test_response_free(r);
 }
+
+/* --- Login limits ------------------------------------------------------------------------------
+ */
+
+Test(auth_routes, login_attempts_are_limited_per_account) {
+    chopin_test_response *r = post("/api/auth/signup", "{\"email\":\"lim@example.com\","
+                                                       "\"username\":\"lim\",\"password\":"
+                                                       "\"longpassword\"}");
+    cr_assert_eq(r->status, 201, "%s", r->body);
+    chopin_test_response_free(r);
+    /* 10 a minute by default, wrong passwords and right ones alike */
+    for (int i = 0; i < 10; i++) {
+        r = post("/api/auth/login", "{\"email\":\"LIM@example.com\",\"password\":\"wrong!!!\"}");
+        cr_assert_eq(r->status, 401, "attempt %d: %s", i + 1, r->body);
+        chopin_test_response_free(r);
+    }
+    r = post("/api/auth/login", "{\"username\":\"x\",\"email\":\"lim@example.com\",\"password\":"
+                                "\"longpassword\"}");
+    cr_assert_eq(r->status, 422, "both given: %s", r->body); /* not counted: refused before */
+    chopin_test_response_free(r);
+    r = post("/api/auth/login", "{\"email\":\"lim@example.com\",\"password\":\"longpassword\"}");
+    cr_assert_eq(r->status, 429, "the 11th, even right: %s", r->body);
+    cr_assert(strstr(r->body, "\"code\":\"TOO_MANY_REQUESTS\""), "%s", r->body);
+    const char *retry = chopin_test_header(r, "Retry-After");
+    cr_assert(retry && atoi(retry) >= 1 && atoi(retry) <= 60, "Retry-After: %s",
+              retry ? retry : "(none)");
+    chopin_test_response_free(r);
+    /* another account is not affected */
+    r = post("/api/auth/login", "{\"email\":\"other@example.com\",\"password\":\"longpassword\"}");
+    cr_assert_eq(r->status, 401, "%s", r->body);
+    chopin_test_response_free(r);
+}
+
+/* Over real TCP: the client's address, and the per-address limit (30 a minute). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void show_addr(chopin_ctx *c) {
+    chopin_str a = chopin_client_addr(c);
+    chopin_send(c, 200, "text/plain", a.ptr ? a.ptr : "", a.len);
+}
+
+/* One request on a fresh connection; returns the status, the body in out. */
+static int http(int port, const char *method, const char *path, const char *body, char *out,
+                size_t out_len) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int status = 0;
+    out[0] = 0;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+        char req[512];
+        int n = snprintf(req, sizeof req,
+                         "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: "
+                         "application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                         method, path, strlen(body), body);
+        if (write(fd, req, (size_t)n) == n) {
+            char buf[4096];
+            size_t got = 0;
+            ssize_t k;
+            while (got < sizeof buf - 1 && (k = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
+                got += (size_t)k;
+            buf[got] = 0;
+            if (got > 12) status = atoi(buf + 9);
+            const char *b = strstr(buf, "\r\n\r\n");
+            if (b) snprintf(out, out_len, "%s", b + 4);
+        }
+    }
+    close(fd);
+    return status;
+}
+
+Test(auth_routes, client_address_and_the_per_address_limit) {
+    chopin_get(app, "/ip", show_addr);
+    cr_assert_eq(chopin_app_start(app), 0);
+    int port = chopin_app_port(app);
+    char body[2048];
+    cr_assert_eq(http(port, "GET", "/ip", "", body, sizeof body), 200);
+    cr_assert_str_eq(body, "127.0.0.1");
+    int last = 0;
+    for (int i = 0; i < 30; i++) {
+        char attempt[96]; /* another account each time: only the address repeats */
+        snprintf(attempt, sizeof attempt, "{\"username\":\"nobody%d\",\"password\":\"whatever1\"}",
+                 i);
+        last = http(port, "POST", "/api/auth/login", attempt, body, sizeof body);
+        cr_assert_eq(last, 401, "attempt %d: %d %s", i + 1, last, body);
+    }
+    last =
+        http(port, "POST", "/api/auth/signup",
+             "{\"email\":\"n@example.com\",\"username\":\"newbie\",\"password\":\"longpassword\"}",
+             body, sizeof body);
+    cr_assert_eq(last, 429, "signup from the same address, 31st attempt: %d %s", last, body);
+    chopin_app_stop(app);
+    chopin_app_wait(app);
+    /* The test client has no address: no per-address limit there. */
+    chopin_test_response *r = chopin_test_request(app, "GET", "/ip", NULL, NULL, 0);
+    cr_assert_eq(r->body_len, 0);
+    chopin_test_response_free(r);
+}

@@ -47,6 +47,8 @@ static const char *const all_vars[] = {
     "JWT_REFRESH_EXPIRY_DAYS",
     "JWT_ISSUER",
     "JWT_AUDIENCE",
+    "AUTH_LOGIN_LIMIT_PER_IP",
+    "AUTH_LOGIN_LIMIT_PER_ACCOUNT",
 };
 #define NUM_VARS (sizeof all_vars / sizeof all_vars[0])
 
@@ -259,6 +261,18 @@ static const var_case cases[] = {
     {"JWT_REFRESH_EXPIRY_DAYS", F_INT, OFF(jwt_refresh_expiry_days), "7", 7, {"0", "3651", NULL}},
     {"JWT_ISSUER", F_TEXT, OFF(jwt_issuer), "https://api.example.com", 0, {too_long, NULL}},
     {"JWT_AUDIENCE", F_TEXT, OFF(jwt_audience), "web", 0, {too_long, NULL}},
+    {"AUTH_LOGIN_LIMIT_PER_IP",
+     F_INT,
+     OFF(auth_login_limit_per_ip),
+     "0",
+     0,
+     {"-1", "1000001", "x", NULL}},
+    {"AUTH_LOGIN_LIMIT_PER_ACCOUNT",
+     F_INT,
+     OFF(auth_login_limit_per_account),
+     "5",
+     5,
+     {"-5", "five", NULL}},
 };
 #define NUM_CASES (sizeof cases / sizeof cases[0])
 
