@@ -7,6 +7,8 @@
  *   curl -H 'Authorization: Bearer demo-token' localhost:3000/admin/stats
  *   curl localhost:3000/todos -H 'Content-Type: application/json' -d '{"title":"milk"}'
  *   curl 'localhost:3000/todos?done=false&sort=-priority'
+ *   curl localhost:3000/api/auth/signup -H 'Content-Type: application/json' \
+ *        -d '{"email":"ada@example.com","username":"ada","password":"correct horse"}'
  */
 #include <chopin.h>
 
@@ -22,10 +24,23 @@ static void index_page(chopin_ctx *c) {
     chopin_json_string(j, CHOPIN_VERSION);
     chopin_json_key(j, "routes");
     chopin_json_array(j);
-    const char *routes[] = {
-        "GET /hello/:name", "GET /search?q=&limit=", "POST /echo",       "GET /files/*path",
-        "GET /big?kib=",    "GET /admin/stats",      "POST /todos",      "GET /todos",
-        "GET /todos/:id",   "PUT /todos/:id",        "DELETE /todos/:id"};
+    const char *routes[] = {"GET /hello/:name",
+                            "GET /search?q=&limit=",
+                            "POST /echo",
+                            "GET /files/*path",
+                            "GET /big?kib=",
+                            "GET /admin/stats",
+                            "POST /todos",
+                            "GET /todos",
+                            "GET /todos/:id",
+                            "PUT /todos/:id",
+                            "PATCH /todos/:id",
+                            "DELETE /todos/:id",
+                            "POST /api/auth/signup",
+                            "POST /api/auth/login",
+                            "GET /api/auth/me",
+                            "POST /api/auth/refresh",
+                            "POST /api/auth/logout"};
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) chopin_json_string(j, routes[i]);
     chopin_json_end(j);
     chopin_json_end(j);
@@ -311,6 +326,11 @@ int main(void) {
     chopin_patch(app, "/todos/:id", patch_todo);
     chopin_delete(app, "/todos/:id", delete_todo);
     if (create_tables(app)) {
+        chopin_app_free(app);
+        return 1;
+    }
+    /* Accounts: POST /api/auth/signup, /login, /refresh, /logout, GET /me. */
+    if (chopin_auth_mount(app, NULL)) {
         chopin_app_free(app);
         return 1;
     }
