@@ -7,6 +7,12 @@
  * handler's coroutine on its own thread. */
 #include "engine.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+/* How much lower than the workers the pool threads run (nice 0..19). */
+#define OFFLOAD_NICE 10
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -34,6 +40,11 @@ static void complete(offload_job *job) {
 
 static void *pool_main(void *arg) {
     offload_pool *p = arg;
+    /* Below the workers: when hashing and the like fill every core, the
+     * scheduler still runs the workers first, so requests that do not
+     * wait for the pool keep their latency. (Raising a nice value needs no
+     * privilege; a failure just leaves the default.) */
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), OFFLOAD_NICE);
     for (;;) {
         pthread_mutex_lock(&p->mu);
         while (!p->head && !p->stopping) pthread_cond_wait(&p->cv, &p->mu);
