@@ -80,4 +80,12 @@ extern const chopin_model chopin_auth_user_model;
  * Returns 0, or -1 with a message on stderr (the table could not be made). */
 int chopin_auth_mount(chopin_app *app, const char *prefix);
 
+/* The same with routes left out: an app that makes its users itself turns
+ * signup off, say. The tables are made whatever is mounted. */
+typedef struct {
+    const char *prefix; /* NULL: "/api/auth" */
+    bool no_signup, no_login, no_me, no_refresh, no_logout;
+} chopin_auth_options;
+int chopin_auth_mount_with(chopin_app *app, const chopin_auth_options *opts);
+
 #endif

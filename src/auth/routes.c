@@ -393,7 +393,12 @@ static void logout(chopin_ctx *c) {
 }
 
 int chopin_auth_mount(chopin_app *app, const char *prefix) {
-    if (!prefix) prefix = "/api/auth";
+    chopin_auth_options o = {.prefix = prefix};
+    return chopin_auth_mount_with(app, &o);
+}
+
+int chopin_auth_mount_with(chopin_app *app, const chopin_auth_options *opts) {
+    const char *prefix = opts && opts->prefix ? opts->prefix : "/api/auth";
     chopin_ctx *c = chopin_ctx_new(app);
     chopin_db_dialect d = chopin_db_dialect_of(chopin_app_db(app));
     char *sql = chopin_orm_create_sql(&chopin_auth_user_model, d);
@@ -410,10 +415,12 @@ int chopin_auth_mount(chopin_app *app, const char *prefix) {
     chopin_ctx_free(c);
     if (rc) return -1;
     chopin_group *g = chopin_group_new(app, prefix);
-    chopin_group_route(g, CHOPIN_POST, "/signup", signup);
-    chopin_group_route(g, CHOPIN_POST, "/login", login);
-    chopin_group_route(g, CHOPIN_GET, "/me", me);
-    chopin_group_route(g, CHOPIN_POST, "/refresh", refresh);
-    chopin_group_route(g, CHOPIN_POST, "/logout", logout);
+    static const chopin_auth_options all = {0};
+    if (!opts) opts = &all;
+    if (!opts->no_signup) chopin_group_route(g, CHOPIN_POST, "/signup", signup);
+    if (!opts->no_login) chopin_group_route(g, CHOPIN_POST, "/login", login);
+    if (!opts->no_me) chopin_group_route(g, CHOPIN_GET, "/me", me);
+    if (!opts->no_refresh) chopin_group_route(g, CHOPIN_POST, "/refresh", refresh);
+    if (!opts->no_logout) chopin_group_route(g, CHOPIN_POST, "/logout", logout);
     return 0;
 }

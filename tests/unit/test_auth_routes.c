@@ -371,3 +371,48 @@ Test(auth_routes, client_address_and_the_per_address_limit) {
     cr_assert_eq(r->body_len, 0);
     chopin_test_response_free(r);
 }
+
+/* --- Options and rehash -------------------------------------------------------------------------
+ */
+
+Test(auth_routes, routes_can_be_turned_off_and_moved) {
+    chopin_config cfg;
+    chopin_config_defaults(&cfg);
+    cfg.access_log = false;
+    snprintf(cfg.jwt_secret, sizeof cfg.jwt_secret, "route-test-secret-route-test-secret!!");
+    snprintf(cfg.database_url, sizeof cfg.database_url, "sqlite::memory:");
+    chopin_app *other = chopin_app_new_with(&cfg);
+    chopin_auth_options o = {.prefix = "/accounts", .no_signup = true};
+    cr_assert_eq(chopin_auth_mount_with(other, &o), 0);
+    const char *h[] = {"Content-Type: application/json", NULL};
+    const char *body = "{\"email\":\"a@b.co\",\"username\":\"abc\",\"password\":\"long enough\"}";
+    chopin_test_response *r =
+        chopin_test_request(other, "POST", "/accounts/signup", h, body, strlen(body));
+    cr_assert_eq(r->status, 404, "signup is off: %s", r->body);
+    chopin_test_response_free(r);
+    r = chopin_test_request(other, "POST", "/accounts/login", h, body, strlen(body));
+    cr_assert_eq(r->status, 422, "login is there (and wants one of email or username): %s",
+                 r->body);
+    chopin_test_response_free(r);
+    chopin_app_free(other);
+}
+
+Test(auth_routes, login_rehashes_when_the_parameters_changed) {
+    chopin_password_params old = chopin_password_get_params();
+    chopin_password_set_params((chopin_password_params){8192, 1, 1});
+    chopin_test_response *r = post("/api/auth/signup", "{\"email\":\"re@example.com\","
+                                                       "\"username\":\"rehash\",\"password\":"
+                                                       "\"longpassword\"}");
+    cr_assert_eq(r->status, 201, "%s", r->body);
+    chopin_test_response_free(r);
+    chopin_password_set_params(old);
+    r = post("/api/auth/login", "{\"username\":\"rehash\",\"password\":\"longpassword\"}");
+    cr_assert_eq(r->status, 200, "the old hash still verifies: %s", r->body);
+    chopin_test_response_free(r);
+    chopin_ctx *c = chopin_ctx_new(app);
+    chopin_rows *rows = chopin_sql(c, "SELECT password_hash FROM users WHERE username = 'rehash'");
+    cr_assert_not_null(rows);
+    const char *hash = chopin_rows_text(rows, 0, 0);
+    cr_assert(!strncmp(hash, "$argon2id$v=19$m=19456,t=2,p=1$", 31), "rehashed: %s", hash);
+    chopin_ctx_free(c);
+}
