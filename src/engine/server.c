@@ -6,6 +6,7 @@
 #include "engine.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int open_listener(const char *host, int port, int *bound_port) {
+static int open_listener_flags(const char *host, int port, bool reuseport, int *bound_port) {
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
                              .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
@@ -31,7 +32,7 @@ static int open_listener(const char *host, int port, int *bound_port) {
         if (fd < 0) continue;
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+        if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 4096)) {
             err = errno;
             close(fd);
@@ -49,6 +50,10 @@ static int open_listener(const char *host, int port, int *bound_port) {
     *bound_port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
                                            : ntohs(((struct sockaddr_in *)&ss)->sin_port);
     return fd;
+}
+
+static int open_listener(const char *host, int port, int *bound_port) {
+    return open_listener_flags(host, port, true, bound_port);
 }
 
 static int default_workers(void) {
@@ -74,10 +79,19 @@ int server_start(server *s) {
     for (int i = 0; i < s->num_workers; i++) /* so that a partial failure closes nothing else */
         s->workers[i].epfd = s->workers[i].listen_fd = s->workers[i].wake_fd = -1;
     int port = cfg->port;
+    /* SERVER_PORT=0 (tests, tools): one listener, shared by the workers. A
+     * port the kernel picks for SO_REUSEPORT sockets may be one another
+     * process of the same user listens on with SO_REUSEPORT, and the two
+     * would then share connections; a socket without it is ours alone. */
+    int shared = -1;
+    if (port == 0 && (shared = open_listener_flags(cfg->host, 0, false, &port)) < 0) goto fail;
     for (int i = 0; i < s->num_workers; i++) {
         worker *w = &s->workers[i];
         if (worker_init(w, s, i)) goto fail;
-        w->listen_fd = open_listener(cfg->host, port, &port);
+        if (shared >= 0)
+            w->listen_fd = i == 0 ? shared : fcntl(shared, F_DUPFD_CLOEXEC, 0);
+        else
+            w->listen_fd = open_listener(cfg->host, port, &port);
         if (w->listen_fd < 0 || worker_open_loop(w)) goto fail;
     }
     s->port = port;

@@ -465,6 +465,8 @@ int worker_open_loop(worker *w) {
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &wake_tag};
     if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake_fd, &ev)) return -1;
     if (w->listen_fd < 0) return 0; /* the test client's worker */
-    ev = (struct epoll_event){.events = EPOLLIN, .data.ptr = &listen_tag};
+    /* EPOLLEXCLUSIVE: when workers share one listener (SERVER_PORT=0), a
+     * new connection wakes one of them, not all. */
+    ev = (struct epoll_event){.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &listen_tag};
     return epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->listen_fd, &ev);
 }

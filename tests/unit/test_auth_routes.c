@@ -15,6 +15,7 @@ static void setup(void) {
     chopin_config cfg;
     chopin_config_defaults(&cfg);
     cfg.access_log = false;
+    cfg.port = 0; /* a port of its own: the SQLite and PostgreSQL runs go at once */
     const char *url = getenv("CHOPIN_TEST_DATABASE_URL");
     snprintf(cfg.database_url, sizeof cfg.database_url, "%s",
              url && *url ? url : "sqlite::memory:");
