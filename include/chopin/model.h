@@ -67,7 +67,7 @@ typedef struct {
     bool has_min, has_max;
     double min, max;           /* numbers: inclusive bounds; arrays: item counts */
     size_t min_len, max_len;   /* strings, in characters (UTF-8 code points); max 0 = none */
-    const char *format;        /* "email", "uuid" or "uri" for strings */
+    const char *format;        /* "email", "uuid", "uri" or "handle" (letters, digits, _ . -) */
     const char *const *one_of; /* NULL-terminated allowed strings (CHOPIN_ENUM, or any string) */
     size_t presence;           /* offsetof(bool) + 1 of the presence flag; 0 = none */
     /* The database (chopin/orm.h). */

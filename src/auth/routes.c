@@ -65,7 +65,8 @@ typedef struct {
 } credentials;
 #define SIGNUP_FIELDS(F)                                                                           \
     F(credentials, email, CHOPIN_STRING, .required = true, .format = "email", .max_len = 254),     \
-        F(credentials, username, CHOPIN_STRING, .required = true, .min_len = 3, .max_len = 32),    \
+        F(credentials, username, CHOPIN_STRING, .required = true, .min_len = 3, .max_len = 32,     \
+          .format = "handle"),                                                                     \
         F(credentials, password, CHOPIN_STRING, .required = true, .min_len = 8, .max_len = 128)
 static const chopin_field signup_fields[] = {SIGNUP_FIELDS(CHOPIN_FIELD)};
 static const chopin_model signup_model = {
@@ -84,12 +85,6 @@ static char *lower(chopin_ctx *c, const char *s) {
     char *out = chopin_strdup(c, s, n);
     for (size_t i = 0; out && i < n; i++) out[i] = (char)tolower((unsigned char)out[i]);
     return out;
-}
-
-static bool username_ok(const char *u) {
-    for (; *u; u++)
-        if (!isalnum((unsigned char)*u) && *u != '_' && *u != '.' && *u != '-') return false;
-    return true;
 }
 
 /* --- Tokens --------------------------------------------------------------------- */
@@ -209,13 +204,6 @@ static void signup(chopin_ctx *c) {
     if (ip_too_many(c)) return;
     credentials *in = chopin_bind(c, &signup_model);
     if (!in) return;
-    if (!username_ok(in->username)) {
-        chopin_field_error e = {.field = "username",
-                                .code = "format",
-                                .message = "may hold only letters, digits, '_', '.' and '-'"};
-        chopin_error_fields(c, &e);
-        return;
-    }
     char *hash = chopin_alloc(c, CHOPIN_PASSWORD_HASH_MAX);
     if (!hash || chopin_password_hash(c, in->password, strlen(in->password), hash,
                                       CHOPIN_PASSWORD_HASH_MAX)) {
@@ -227,8 +215,16 @@ static void signup(chopin_ctx *c) {
                           .password_hash = hash,
                           .role = "user",
                           .is_active = true};
-    if (chopin_orm_insert(c, &chopin_auth_user_model, &u)) return; /* 409 names email or username */
-    answer_tokens(c, 201, &u);
+    /* The user and its first tokens together: a key that cannot sign (a
+     * verify-only deployment) leaves no account behind. */
+    token_pair t;
+    if (chopin_db_begin(c)) return;
+    if (chopin_orm_insert(c, &chopin_auth_user_model, &u) || issue_tokens(c, &u, NULL, &t)) {
+        chopin_db_rollback(c); /* 409 names the email or username; 500 for a key */
+        return;
+    }
+    if (chopin_db_commit(c)) return;
+    write_tokens(c, 201, &u, &t);
 }
 
 static void bad_login(chopin_ctx *c) {
@@ -245,15 +241,22 @@ static void login(chopin_ctx *c) {
         chopin_error_fields(c, &e);
         return;
     }
-    const char *account = in->email ? lower(c, in->email) : in->username;
-    if (too_many(c, "account", account, chopin_app_config(c->app)->auth_login_limit_per_account))
-        return;
     chopin_filter by = in->email
                            ? chopin_where("email", CHOPIN_EQ, chopin_arg_text(lower(c, in->email)))
                            : chopin_where("username", CHOPIN_EQ, chopin_arg_text(in->username));
     chopin_list_opts o = {.filters = &by, .nfilters = 1, .limit = 1};
     chopin_list found;
     if (chopin_orm_list(c, &chopin_auth_user_model, &o, &found)) return;
+    /* Counted per account, whichever of its names the request gives; an
+     * unknown name counts for itself. */
+    char account[48];
+    if (found.count)
+        snprintf(account, sizeof account, "#%lld",
+                 (long long)((chopin_auth_user *)found.items)->id);
+    else
+        snprintf(account, sizeof account, "%.40s", in->email ? lower(c, in->email) : in->username);
+    if (too_many(c, "account", account, chopin_app_config(c->app)->auth_login_limit_per_account))
+        return;
     size_t plen = strlen(in->password);
     if (!found.count) { /* as long as a real check: no user enumeration by timing */
         if (chopin_password_verify_nobody(c, in->password, plen) == 0) bad_login(c);

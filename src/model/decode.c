@@ -83,6 +83,17 @@ static size_t code_points(chopin_str s) {
     return n;
 }
 
+/* A user name or slug: letters, digits, '_', '.', '-'. */
+static bool is_handle(chopin_str s) {
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char ch = (unsigned char)s.ptr[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '.' || ch == '-'))
+            return false;
+    }
+    return true;
+}
+
 static bool is_email(chopin_str s) {
     const char *at = memchr(s.ptr, '@', s.len);
     if (!at || at == s.ptr || s.len > 254) return false;
@@ -157,12 +168,16 @@ static bool check_string(errors *e, const chopin_field *f, chopin_field_type t,
     }
     const char *format = t == CHOPIN_UUID ? "uuid" : f->format;
     if (format) {
+        bool handle = !strcmp(format, "handle");
         bool good = !strcmp(format, "email")  ? is_email(s)
                     : !strcmp(format, "uuid") ? is_uuid(s)
                     : !strcmp(format, "uri")  ? is_uri(s)
+                    : handle                  ? is_handle(s)
                                               : true;
         if (!good) {
-            add(e, path, "format", msgf(e, "must be a valid %s", format));
+            add(e, path, "format",
+                handle ? "may hold only letters, digits, '_', '.' and '-'"
+                       : msgf(e, "must be a valid %s", format));
             ok = false;
         }
     }

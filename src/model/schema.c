@@ -72,7 +72,10 @@ static void type_schema(chopin_json *j, const chopin_field *f, chopin_field_type
     const char *format = t == CHOPIN_UUID        ? "uuid"
                          : t == CHOPIN_TIMESTAMP ? "date-time"
                                                  : f->format;
-    if (format && json_type(t)[0] == 's') {
+    if (format && json_type(t)[0] == 's' && !strcmp(format, "handle")) {
+        chopin_json_key(j, "pattern"); /* no JSON Schema format says it */
+        chopin_json_string(j, "^[A-Za-z0-9_.-]*$");
+    } else if (format && json_type(t)[0] == 's') {
         chopin_json_key(j, "format");
         chopin_json_string(j, !strcmp(format, "email") ? "email" : format);
     }

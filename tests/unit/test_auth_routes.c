@@ -154,6 +154,13 @@ Test(auth_routes, signup_validation_and_conflicts) {
     cr_assert_eq(r->status, 422, "%s", r->body);
     cr_assert(strstr(r->body, "{\"field\":\"username\",\"code\":\"format\""), "%s", r->body);
     chopin_test_response_free(r);
+    /* every invalid field at once, the username's charset included */
+    r = post("/api/auth/signup", "{\"email\":\"nope\",\"username\":\"bad name\",\"password\":"
+                                 "\"long enough\"}");
+    cr_assert_eq(r->status, 422, "%s", r->body);
+    cr_assert(strstr(r->body, "{\"field\":\"email\",\"code\":\"format\""), "%s", r->body);
+    cr_assert(strstr(r->body, "{\"field\":\"username\",\"code\":\"format\""), "%s", r->body);
+    chopin_test_response_free(r);
     char big[300];
     snprintf(big, sizeof big, "{\"email\":\"a@b.co\",\"username\":\"abc\",\"password\":\"%0129d\"}",
              0);
@@ -281,9 +288,12 @@ Test(auth_routes, login_attempts_are_limited_per_account) {
                                                        "\"longpassword\"}");
     cr_assert_eq(r->status, 201, "%s", r->body);
     chopin_test_response_free(r);
-    /* 10 a minute by default, wrong passwords and right ones alike */
+    /* 10 a minute by default, wrong passwords and right ones alike, by email
+     * or by username: one account, one count */
     for (int i = 0; i < 10; i++) {
-        r = post("/api/auth/login", "{\"email\":\"LIM@example.com\",\"password\":\"wrong!!!\"}");
+        r = post("/api/auth/login",
+                 i % 2 ? "{\"email\":\"LIM@example.com\",\"password\":\"wrong!!!\"}"
+                       : "{\"username\":\"lim\",\"password\":\"wrong!!!\"}");
         cr_assert_eq(r->status, 401, "attempt %d: %s", i + 1, r->body);
         chopin_test_response_free(r);
     }
@@ -416,4 +426,39 @@ Test(auth_routes, login_rehashes_when_the_parameters_changed) {
     const char *hash = chopin_rows_text(rows, 0, 0);
     cr_assert(!strncmp(hash, "$argon2id$v=19$m=19456,t=2,p=1$", 31), "rehashed: %s", hash);
     chopin_ctx_free(c);
+}
+
+/* A verify-only key cannot sign: signup answers 500 and leaves no account. */
+Test(auth_routes, a_failed_signup_leaves_no_account) {
+    char dir[] = "/tmp/chopin-vk-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char cmd[256], pub[64];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && openssl genpkey -algorithm ed25519 -out k.pem && openssl pkey -in k.pem "
+             "-pubout -out k.pub",
+             dir);
+    cr_assert_eq(system(cmd), 0);
+    snprintf(pub, sizeof pub, "%s/k.pub", dir);
+    chopin_config cfg;
+    chopin_config_defaults(&cfg);
+    cfg.access_log = false;
+    cfg.jwt_algorithm = CHOPIN_JWT_ALG_EDDSA;
+    snprintf(cfg.jwt_public_key_file, sizeof cfg.jwt_public_key_file, "%s", pub);
+    snprintf(cfg.database_url, sizeof cfg.database_url, "sqlite::memory:");
+    chopin_app *verifier = chopin_app_new_with(&cfg);
+    cr_assert_not_null(verifier);
+    cr_assert_eq(chopin_auth_mount(verifier, NULL), 0);
+    const char *h[] = {"Content-Type: application/json", NULL};
+    const char *body = "{\"email\":\"v@b.co\",\"username\":\"vee\",\"password\":\"long enough\"}";
+    chopin_test_response *r =
+        chopin_test_request(verifier, "POST", "/api/auth/signup", h, body, strlen(body));
+    cr_assert_eq(r->status, 500, "%s", r->body);
+    chopin_test_response_free(r);
+    chopin_ctx *c = chopin_ctx_new(verifier);
+    chopin_rows *rows = chopin_sql(c, "SELECT count(*) FROM users");
+    cr_assert_eq(chopin_rows_int(rows, 0, 0), 0, "rolled back with the tokens");
+    chopin_ctx_free(c);
+    chopin_app_free(verifier);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
 }
