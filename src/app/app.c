@@ -29,12 +29,12 @@ chopin_app *chopin_app_new_with(const chopin_config *cfg) {
         free(app);
         return NULL;
     }
-    app->revoked = revocations_new();
-    app->limits = rate_limiter_new();
+    app->revoked = keyed_new();
+    app->limits = keyed_new();
     if (!app->revoked || !app->limits || app_jwt_init(app, err, sizeof err)) {
         if (!app->revoked || !app->limits) snprintf(err, sizeof err, "out of memory");
-        revocations_free(app->revoked);
-        rate_limiter_free(app->limits);
+        keyed_free(app->revoked);
+        keyed_free(app->limits);
         fprintf(stderr, "chopin: %s\n", err);
         db_close(app->db);
         free(app);
@@ -43,8 +43,8 @@ chopin_app *chopin_app_new_with(const chopin_config *cfg) {
     app->router = router_new();
     if (!app->router) {
         chopin_jwt_key_free(app->jwt_key);
-        revocations_free(app->revoked);
-        rate_limiter_free(app->limits);
+        keyed_free(app->revoked);
+        keyed_free(app->limits);
         db_close(app->db);
         free(app);
         return NULL;
@@ -99,8 +99,8 @@ void chopin_app_free(chopin_app *app) {
     router_free(app->router);
     db_close(app->db); /* after the workers: their connections went with them */
     chopin_jwt_key_free(app->jwt_key);
-    revocations_free(app->revoked);
-    rate_limiter_free(app->limits);
+    keyed_free(app->revoked);
+    keyed_free(app->limits);
     free(app);
 }
 

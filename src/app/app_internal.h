@@ -11,8 +11,6 @@ typedef struct {
     size_t count;
 } mw_list;
 
-typedef struct revocations revocations;
-
 typedef struct route_entry {
     chopin_method method;
     char *pattern;
@@ -45,8 +43,8 @@ struct chopin_app {
     server test_srv;                /* its server: the same config and handler, no sockets */
     chopin_db *db;                  /* DATABASE_URL, connected lazily per worker */
     struct chopin_jwt_key *jwt_key; /* JWT_* (src/auth/keys.c) */
-    struct revocations *revoked;    /* revoked token ids (src/auth/revoke.c) */
-    struct rate_limiter *limits;    /* login attempts (src/auth/ratelimit.c) */
+    struct keyed_table *revoked;    /* revoked token ids (src/auth/revoke.c) */
+    struct keyed_table *limits;     /* login attempts (src/auth/ratelimit.c) */
     bool jwt_secret_generated;      /* development without JWT_SECRET: said at start-up */
 };
 
