@@ -100,7 +100,12 @@ static void *hammer(void *arg) {
     return NULL;
 }
 
-Test(db_fault, postgres_down_and_back) {
+/* Stops the server even when an assertion ended the test early. */
+static void stop_server(void) {
+    if (pg_dir[0]) pg("stop");
+}
+
+Test(db_fault, postgres_down_and_back, .fini = stop_server) {
     pg_start();
     chopin_config cfg;
     chopin_config_defaults(&cfg);
@@ -153,5 +158,4 @@ Test(db_fault, postgres_down_and_back) {
     chopin_app_stop(app);
     cr_assert_eq(chopin_app_wait(app), 0);
     chopin_app_free(app);
-    pg("stop");
 }
