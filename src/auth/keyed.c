@@ -6,6 +6,8 @@
  * whenever it grows, so memory follows the live keys. */
 #include "auth_internal.h"
 
+#include "../core/core.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,12 +22,6 @@ typedef struct {
 struct keyed_table {
     shard shards[SHARDS];
 };
-
-static uint64_t hash_key(const char *s) {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
 
 keyed_table *keyed_new(void) {
     keyed_table *t = calloc(1, sizeof *t);
@@ -58,7 +54,7 @@ static int rebuild(shard *s, size_t cap, int64_t now) {
     for (size_t i = 0; i < s->cap; i++) {
         keyed_entry *e = &s->slots[i];
         if (!e->stamp || e->stamp <= now) continue;
-        *find_slot(slots, cap, e->key, hash_key(e->key)) = *e;
+        *find_slot(slots, cap, e->key, hash_text(e->key)) = *e;
         count++;
     }
     free(s->slots);
@@ -72,7 +68,7 @@ int keyed_with(keyed_table *t, const char *key, int64_t now, bool create,
                void (*fn)(keyed_entry *e, void *arg), void *arg) {
     char k[KEYED_KEY_MAX];
     snprintf(k, sizeof k, "%s", key); /* longer keys share an entry: harmless for both uses */
-    uint64_t h = hash_key(k);
+    uint64_t h = hash_text(k);
     shard *s = &t->shards[h % SHARDS];
     pthread_mutex_lock(&s->mu);
     int rc = 0;

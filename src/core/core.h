@@ -68,6 +68,14 @@ void arena_destroy(chopin_arena *a);
 
 /* The value of one hex digit, or -1. Shared by the chunked decoder, URL
  * decoding, the JSON reader and UUID checks. */
+/* FNV-1a of a NUL-terminated string: for the small hash tables keyed by
+ * text (prepared statements, revoked ids, login counters). */
+static inline uint64_t hash_text(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
 static inline int hex_value(unsigned char c) {
     if (c >= '0' && c <= '9') return c - '0';
     c |= 0x20;

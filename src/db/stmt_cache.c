@@ -6,13 +6,9 @@
  * emptied, when its owner says it may, rather than grown forever. */
 #include "db_internal.h"
 
-#include <stdlib.h>
+#include "../core/core.h"
 
-static uint64_t hash_text(const char *s) {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
+#include <stdlib.h>
 
 void stmt_cache_clear(stmt_cache *sc, void (*evict)(stmt_slot *s, void *arg), void *arg) {
     for (size_t i = 0; i < sc->cap; i++) {
