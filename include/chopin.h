@@ -17,6 +17,7 @@
 #include "chopin/jwt.h"
 #include "chopin/auth.h"
 #include "chopin/middleware.h"
+#include "chopin/openapi.h"
 #include "chopin/testing.h"
 
 #define CHOPIN_VERSION "0.1.0"

@@ -9,7 +9,7 @@ profile=${1:-test}
 build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev git ca-certificates
             libsqlite3-dev libpq-dev libssl-dev libargon2-dev)
 test_pkgs=(libcriterion-dev libcurl4-openssl-dev curl python3 postgresql openssl
-           python3-jwt python3-argon2 python3-cryptography argon2)
+           python3-jwt python3-argon2 python3-cryptography python3-yaml argon2 chromium)
 bench_pkgs=(wrk libjansson-dev libcjson-dev)
 
 case "$profile" in
@@ -24,6 +24,12 @@ missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# Node.js and npm (the OpenAPI checks' tools, the benchmarks' Node peer):
+# Debian's packages unless a node and an npm are already there (another
+# distribution of Node.js, say, which Debian's npm package would conflict with).
+if [ "$profile" != build ] && ! { command -v node && command -v npm; } >/dev/null; then
+  missing+=(nodejs npm)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 sudo=""

@@ -7,6 +7,9 @@
 #      pkg-config and another with CMake find_package, and run both
 #   (2 and 3 run the database suites on SQLite and on a PostgreSQL server
 #    started in a temporary directory for the run, scripts/pg-server.sh)
+#   (2 and 3 also check the demo's OpenAPI document and docs page with npm
+#    tools, installed once per tests/openapi/package-lock.json into
+#    CHOPIN_NPM_CACHE, default ~/.cache/chopin: tests/openapi/check.sh)
 #   5. libFuzzer targets, each for FUZZ_SECONDS (default 30) on its seed corpus
 # Environment: JOBS (default nproc), FUZZ_SECONDS, SKIP_FUZZ=1, SKIP_ASAN=1.
 set -uo pipefail
@@ -41,6 +44,19 @@ build_and_test() { # NAME CC BUILD_TYPE EXTRA_CMAKE_ARGS...
   (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 300)
   record "$name tests" $?
 }
+
+step "tools: npm packages for the OpenAPI checks (tests/openapi/package-lock.json)"
+npm_cache=${CHOPIN_NPM_CACHE:-$HOME/.cache/chopin}
+npm_dir=$npm_cache/openapi-$(sha256sum tests/openapi/package-lock.json | cut -c1-16)
+if [ ! -x "$npm_dir/node_modules/.bin/redocly" ]; then
+  rm -rf "$npm_dir" && mkdir -p "$npm_dir" &&
+    cp tests/openapi/package.json tests/openapi/package-lock.json "$npm_dir/" &&
+    (cd "$npm_dir" && timeout 900 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  status=$?
+  [ $status -eq 0 ] || rm -rf "$npm_dir"
+  record "npm install" $status
+fi
+export CHOPIN_NPM_DIR=$npm_dir
 
 step "services: a temporary PostgreSQL"
 if pg_env=$(scripts/pg-server.sh start); then

@@ -66,6 +66,16 @@ typedef struct {
     char jwt_audience[128];             /* JWT_AUDIENCE, empty: no aud claim */
     int auth_login_limit_per_ip; /* AUTH_LOGIN_LIMIT_PER_IP, 30 a minute (signup too); 0: none */
     int auth_login_limit_per_account; /* AUTH_LOGIN_LIMIT_PER_ACCOUNT, 10 a minute; 0: none */
+    /* The OpenAPI document and its docs page (chopin/openapi.h). */
+    char api_title[128];         /* API_TITLE, "Chopin API" */
+    char api_version[64];        /* API_VERSION, "1.0.0": the API's, not Chopin's */
+    char api_description[1024];  /* API_DESCRIPTION, empty */
+    char api_server_url[512];    /* API_SERVER_URL, empty: "/" (the server the page came from) */
+    int api_docs;                /* API_DOCS, on | off; unset (-1): on except in production */
+    char api_docs_path[128];     /* API_DOCS_PATH, "/api-docs" */
+    char api_docs_assets[512];   /* API_DOCS_ASSETS, a swagger-ui-dist folder; empty: a CDN */
+    char api_docs_username[128]; /* API_DOCS_USERNAME: with the password, HTTP Basic on the docs */
+    char api_docs_password[256]; /* API_DOCS_PASSWORD, never logged */
 } chopin_config;
 
 /* Reads the environment, then a .env file in the working directory (the
@@ -93,6 +103,80 @@ void chopin_post(chopin_app *app, const char *pattern, chopin_handler h);
 void chopin_put(chopin_app *app, const char *pattern, chopin_handler h);
 void chopin_patch(chopin_app *app, const char *pattern, chopin_handler h);
 void chopin_delete(chopin_app *app, const char *pattern, chopin_handler h);
+
+/* --- Route options: what an operation is --------------------------------------
+ *
+ * Options describe a route for the OpenAPI document (chopin/openapi.h) and
+ * may require a token. Models are referenced (keep them static, as
+ * CHOPIN_MODEL makes them); everything else is copied at registration.
+ *
+ *   chopin_get_with(app, "/todos/:id", get_todo, .summary = "Get one todo", .tags = "todos",
+ *                   .params = &todo_id_model, .auth = "user",
+ *                   .responses = {{.status = 200, .model = &todo_model}, {.status = 404}});
+ */
+typedef struct chopin_model chopin_model;
+
+typedef enum {
+    CHOPIN_SHAPE_ONE = 0, /* data is one model (chopin_json_model) */
+    CHOPIN_SHAPE_LIST,    /* data is an array of them (chopin_json_models) */
+    CHOPIN_SHAPE_PAGE     /* data is {items,total,limit,offset} (chopin_json_page); the
+                             operation also takes limit/offset/page/per_page */
+} chopin_response_shape;
+
+typedef struct {
+    int status;                /* 0 ends the list */
+    const chopin_model *model; /* NULL: 204 has no body, other 2xx any JSON data, 4xx/5xx the
+                                  error envelope */
+    chopin_response_shape shape;
+    const char *description; /* NULL: the status's reason phrase */
+} chopin_response_doc;
+
+#define CHOPIN_MAX_RESPONSES 8
+
+typedef struct {
+    const char *summary;
+    const char *description;
+    const char *tags;           /* comma-separated; NULL: the path's first static segment */
+    const char *operation_id;   /* NULL: made from the method and the path */
+    const chopin_model *body;   /* the request body, as chopin_bind reads it */
+    const chopin_model *query;  /* query parameters, as chopin_bind_query reads them */
+    const chopin_model *params; /* types of the :name path parameters (string otherwise) */
+    chopin_response_doc responses[CHOPIN_MAX_RESPONSES];
+    /* NULL: public. "user", "admin" or "superuser": a valid access token with
+     * at least that role is required (401/403, as chopin_auth_role) and the
+     * operation is documented as protected. */
+    const char *auth;
+    bool deprecated;
+    bool hidden; /* left out of the document */
+} chopin_route_options;
+
+void chopin_route_with(chopin_app *app, chopin_method m, const char *pattern, chopin_handler h,
+                       const chopin_route_options *opts);
+void chopin_group_route_with(chopin_group *g, chopin_method m, const char *pattern,
+                             chopin_handler h, const chopin_route_options *opts);
+#define chopin_get_with(app, pattern, h, ...)                                                      \
+    chopin_route_with(app, CHOPIN_GET, pattern, h, &(chopin_route_options){__VA_ARGS__})
+#define chopin_post_with(app, pattern, h, ...)                                                     \
+    chopin_route_with(app, CHOPIN_POST, pattern, h, &(chopin_route_options){__VA_ARGS__})
+#define chopin_put_with(app, pattern, h, ...)                                                      \
+    chopin_route_with(app, CHOPIN_PUT, pattern, h, &(chopin_route_options){__VA_ARGS__})
+#define chopin_patch_with(app, pattern, h, ...)                                                    \
+    chopin_route_with(app, CHOPIN_PATCH, pattern, h, &(chopin_route_options){__VA_ARGS__})
+#define chopin_delete_with(app, pattern, h, ...)                                                   \
+    chopin_route_with(app, CHOPIN_DELETE, pattern, h, &(chopin_route_options){__VA_ARGS__})
+
+/* The route table, in registration order (the docs routes join at start). */
+typedef struct {
+    chopin_method method;
+    const char *pattern;                 /* group prefixes included */
+    const chopin_route_options *options; /* zeroes when none were given */
+    /* What the route requires, from its options or its groups' auth
+     * middleware: -1 public, 0 any valid token, 1 user, 2 admin, 3 superuser. */
+    int auth_rank;
+} chopin_route_info;
+size_t chopin_app_route_count(const chopin_app *app);
+/* false when i is out of range. */
+bool chopin_app_route_at(const chopin_app *app, size_t i, chopin_route_info *out);
 
 /* --- Middleware ------------------------------------------------------------ */
 

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+static void route_options_free(chopin_route_options *o);
+
 static void mw_push(mw_list *l, chopin_middleware mw) {
     chopin_middleware *n = realloc(l->items, (l->count + 1) * sizeof *n);
     if (!n) abort();
@@ -78,6 +80,7 @@ void chopin_app_free(chopin_app *app) {
         offload_pool_free(app->test_srv.offload);
     }
     for (size_t i = 0; i < app->num_routes; i++) {
+        route_options_free(&app->routes[i]->opts);
         free(app->routes[i]->pattern);
         free(app->routes[i]->chain.items);
         free(app->routes[i]);
@@ -101,13 +104,43 @@ void chopin_app_free(chopin_app *app) {
     chopin_jwt_key_free(app->jwt_key);
     keyed_free(app->revoked);
     keyed_free(app->limits);
+    openapi_docs_free(app->docs);
     free(app);
 }
 
 /* --- Registration -------------------------------------------------------------- */
 
-static void add_route(chopin_app *app, chopin_group *g, chopin_method m, const char *pattern,
-                      chopin_handler h) {
+static char *dup_or_null(const char *s) {
+    char *d = s ? strdup(s) : NULL;
+    if (s && !d) abort();
+    return d;
+}
+
+/* The caller's options may live on its stack (a compound literal): the
+ * entry keeps copies of the strings; models are static by construction. */
+static void route_options_copy(chopin_route_options *dst, const chopin_route_options *src) {
+    *dst = *src;
+    dst->summary = dup_or_null(src->summary);
+    dst->description = dup_or_null(src->description);
+    dst->tags = dup_or_null(src->tags);
+    dst->operation_id = dup_or_null(src->operation_id);
+    dst->auth = dup_or_null(src->auth);
+    for (size_t i = 0; i < CHOPIN_MAX_RESPONSES && src->responses[i].status; i++)
+        dst->responses[i].description = dup_or_null(src->responses[i].description);
+}
+
+static void route_options_free(chopin_route_options *o) {
+    free((char *)o->summary);
+    free((char *)o->description);
+    free((char *)o->tags);
+    free((char *)o->operation_id);
+    free((char *)o->auth);
+    for (size_t i = 0; i < CHOPIN_MAX_RESPONSES && o->responses[i].status; i++)
+        free((char *)o->responses[i].description);
+}
+
+void app_add_route(chopin_app *app, chopin_group *g, chopin_method m, const char *pattern,
+                   chopin_handler h, const chopin_route_options *opts) {
     if (app->composed) {
         fprintf(stderr, "chopin: route '%s' registered after start: ignored\n", pattern);
         app->broken = true;
@@ -124,10 +157,15 @@ static void add_route(chopin_app *app, chopin_group *g, chopin_method m, const c
     r->pattern = full;
     r->handler = h;
     r->group = g;
+    if (opts) route_options_copy(&r->opts, opts);
     app->routes[app->num_routes++] = r;
     char err[256];
     if (!h || (unsigned)m >= CHOPIN_METHOD_COUNT) {
         fprintf(stderr, "chopin: route '%s': needs a handler and a known method\n", full);
+        app->broken = true;
+    } else if (r->opts.auth && !chopin_auth_role_rank(r->opts.auth)) {
+        fprintf(stderr, "chopin: route '%s': .auth = \"%s\": roles are user, admin, superuser\n",
+                full, r->opts.auth);
         app->broken = true;
     } else if (router_add(app->router, m, full, r, err, sizeof err)) {
         fprintf(stderr, "chopin: %s\n", err);
@@ -136,7 +174,11 @@ static void add_route(chopin_app *app, chopin_group *g, chopin_method m, const c
 }
 
 void chopin_route(chopin_app *app, chopin_method m, const char *pattern, chopin_handler h) {
-    add_route(app, NULL, m, pattern, h);
+    app_add_route(app, NULL, m, pattern, h, NULL);
+}
+void chopin_route_with(chopin_app *app, chopin_method m, const char *pattern, chopin_handler h,
+                       const chopin_route_options *opts) {
+    app_add_route(app, NULL, m, pattern, h, opts);
 }
 void chopin_get(chopin_app *app, const char *p, chopin_handler h) {
     chopin_route(app, CHOPIN_GET, p, h);
@@ -180,7 +222,36 @@ void chopin_group_use(chopin_group *g, chopin_middleware mw) {
     mw_push(&g->mw, mw);
 }
 void chopin_group_route(chopin_group *g, chopin_method m, const char *pattern, chopin_handler h) {
-    add_route(g->app, g, m, pattern, h);
+    app_add_route(g->app, g, m, pattern, h, NULL);
+}
+void chopin_group_route_with(chopin_group *g, chopin_method m, const char *pattern,
+                             chopin_handler h, const chopin_route_options *opts) {
+    app_add_route(g->app, g, m, pattern, h, opts);
+}
+
+/* The strictest auth a route's groups or options ask for. */
+static int route_auth_rank(const route_entry *r) {
+    int rank = r->opts.auth ? chopin_auth_role_rank(r->opts.auth) : -1;
+    for (const chopin_group *g = r->group; g; g = g->parent)
+        for (size_t i = 0; i < g->mw.count; i++) {
+            int mw_rank = auth_middleware_rank(&g->mw.items[i]);
+            if (mw_rank > rank) rank = mw_rank;
+        }
+    return rank;
+}
+
+size_t chopin_app_route_count(const chopin_app *app) {
+    return app->num_routes;
+}
+
+bool chopin_app_route_at(const chopin_app *app, size_t i, chopin_route_info *out) {
+    if (i >= app->num_routes) return false;
+    const route_entry *r = app->routes[i];
+    *out = (chopin_route_info){.method = r->method,
+                               .pattern = r->pattern,
+                               .options = &r->opts,
+                               .auth_rank = route_auth_rank(r)};
+    return true;
 }
 
 /* --- Composition ------------------------------------------------------------- */
@@ -206,8 +277,17 @@ int app_compose(chopin_app *app) {
         if (!app_uses(app, "access_log")) mw_push(&app->app_chain, chopin_access_log());
     }
     for (size_t i = 0; i < app->mw.count; i++) mw_push(&app->app_chain, app->mw.items[i]);
-    for (size_t i = 0; i < app->num_routes; i++)
-        compose_group(&app->routes[i]->chain, app->routes[i]->group);
+    char err[512];
+    if (openapi_mount(app, err, sizeof err)) {
+        fprintf(stderr, "chopin: %s\n", err);
+        return -1;
+    }
+    if (app->broken) return -1;
+    for (size_t i = 0; i < app->num_routes; i++) {
+        route_entry *r = app->routes[i];
+        compose_group(&r->chain, r->group);
+        if (r->opts.auth) mw_push(&r->chain, chopin_auth_role(r->opts.auth));
+    }
     app->composed = true;
     return 0;
 }

@@ -16,6 +16,7 @@ typedef struct route_entry {
     char *pattern;
     chopin_handler handler;
     chopin_group *group; /* NULL for app routes */
+    chopin_route_options opts; /* strings owned by the entry (route_options_copy) */
     mw_list chain;       /* composed at start: the group's middleware, outermost first */
 } route_entry;
 
@@ -46,7 +47,18 @@ struct chopin_app {
     struct keyed_table *revoked;    /* revoked token ids (src/auth/revoke.c) */
     struct keyed_table *limits;     /* login attempts (src/auth/ratelimit.c) */
     bool jwt_secret_generated;      /* development without JWT_SECRET: said at start-up */
+    struct openapi_docs *docs;      /* the document and the docs page (src/openapi) */
 };
+
+/* src/openapi/serve.c: registers the docs routes (API_DOCS) and builds what
+ * they serve; called by app_compose before the chains are composed. 0, or
+ * -1 with a message. openapi_docs_free takes NULL. */
+int openapi_mount(chopin_app *app, char *err, size_t err_len);
+void openapi_docs_free(struct openapi_docs *docs);
+
+/* Registration for the app's own routes (the docs). */
+void app_add_route(chopin_app *app, chopin_group *g, chopin_method m, const char *pattern,
+                   chopin_handler h, const chopin_route_options *opts);
 
 /* src/auth/keys.c: the app's token key from JWT_*. 0, or -1 with a message. */
 int app_jwt_init(chopin_app *app, char *err, size_t err_len);

@@ -17,7 +17,18 @@
 #include <string.h>
 #include <strings.h>
 
-typedef enum { K_HOST, K_INT, K_SIZE, K_MS, K_MODE, K_BOOL, K_TEXT, K_ENV, K_ALG } setting_kind;
+typedef enum {
+    K_HOST,
+    K_INT,
+    K_SIZE,
+    K_MS,
+    K_MODE,
+    K_BOOL,
+    K_SWITCH,
+    K_TEXT,
+    K_ENV,
+    K_ALG
+} setting_kind;
 
 typedef struct {
     const char *env;
@@ -67,6 +78,21 @@ static const setting settings[] = {
     {"JWT_AUDIENCE", K_TEXT, OFF(jwt_audience), 0, sizeof(((chopin_config *)0)->jwt_audience) - 1},
     {"AUTH_LOGIN_LIMIT_PER_IP", K_INT, OFF(auth_login_limit_per_ip), 0, 1000000},
     {"AUTH_LOGIN_LIMIT_PER_ACCOUNT", K_INT, OFF(auth_login_limit_per_account), 0, 1000000},
+    {"API_TITLE", K_TEXT, OFF(api_title), 1, sizeof(((chopin_config *)0)->api_title) - 1},
+    {"API_VERSION", K_TEXT, OFF(api_version), 1, sizeof(((chopin_config *)0)->api_version) - 1},
+    {"API_DESCRIPTION", K_TEXT, OFF(api_description), 0,
+     sizeof(((chopin_config *)0)->api_description) - 1},
+    {"API_SERVER_URL", K_TEXT, OFF(api_server_url), 0,
+     sizeof(((chopin_config *)0)->api_server_url) - 1},
+    {"API_DOCS", K_SWITCH, OFF(api_docs), 0, 1},
+    {"API_DOCS_PATH", K_TEXT, OFF(api_docs_path), 2,
+     sizeof(((chopin_config *)0)->api_docs_path) - 1},
+    {"API_DOCS_ASSETS", K_TEXT, OFF(api_docs_assets), 0,
+     sizeof(((chopin_config *)0)->api_docs_assets) - 1},
+    {"API_DOCS_USERNAME", K_TEXT, OFF(api_docs_username), 0,
+     sizeof(((chopin_config *)0)->api_docs_username) - 1},
+    {"API_DOCS_PASSWORD", K_TEXT, OFF(api_docs_password), 0,
+     sizeof(((chopin_config *)0)->api_docs_password) - 1},
 };
 
 /* AddressSanitizer's redzones make frames several times larger: the same
@@ -111,6 +137,10 @@ void chopin_config_defaults(chopin_config *cfg) {
     cfg->jwt_refresh_expiry_days = 30;
     cfg->auth_login_limit_per_ip = 30;
     cfg->auth_login_limit_per_account = 10;
+    strcpy(cfg->api_title, "Chopin API");
+    strcpy(cfg->api_version, "1.0.0");
+    cfg->api_docs = -1;
+    strcpy(cfg->api_docs_path, "/api-docs");
 }
 
 /* A number with an optional unit; mult_units maps suffixes to multipliers. */
@@ -159,6 +189,7 @@ static const char *expectation(const setting *s, char *buf, size_t len) {
     case K_ALG:
         return "'HS256', 'RS256' or 'EdDSA'";
     case K_BOOL:
+    case K_SWITCH:
         return "true/false, on/off, yes/no or 1/0";
     case K_SIZE:
         snprintf(buf, len, "a size in bytes (suffix k, m or g allowed) between %lld and %lld",
@@ -172,6 +203,18 @@ static const char *expectation(const setting *s, char *buf, size_t len) {
         snprintf(buf, len, "a whole number between %lld and %lld", s->min, s->max);
         return buf;
     }
+}
+
+static int parse_bool(const char *value, bool *out) {
+    if (!strcasecmp(value, "1") || !strcasecmp(value, "true") || !strcasecmp(value, "on") ||
+        !strcasecmp(value, "yes"))
+        *out = true;
+    else if (!strcasecmp(value, "0") || !strcasecmp(value, "false") || !strcasecmp(value, "off") ||
+             !strcasecmp(value, "no"))
+        *out = false;
+    else
+        return -1;
+    return 0;
 }
 
 static int apply(chopin_config *cfg, const setting *s, const char *value) {
@@ -207,16 +250,14 @@ static int apply(chopin_config *cfg, const setting *s, const char *value) {
         else
             return -1;
         return 0;
-    case K_BOOL:
-        if (!strcasecmp(value, "1") || !strcasecmp(value, "true") || !strcasecmp(value, "on") ||
-            !strcasecmp(value, "yes"))
-            *(bool *)field = true;
-        else if (!strcasecmp(value, "0") || !strcasecmp(value, "false") ||
-                 !strcasecmp(value, "off") || !strcasecmp(value, "no"))
-            *(bool *)field = false;
-        else
-            return -1;
+    case K_SWITCH: {
+        bool on;
+        if (parse_bool(value, &on)) return -1;
+        *(int *)field = on;
         return 0;
+    }
+    case K_BOOL:
+        return parse_bool(value, (bool *)field);
     default: {
         long long v;
         if (parse_number(value, &v, s->kind) || v < s->min || v > s->max) return -1;
@@ -316,6 +357,23 @@ static const char *env_file_get(const env_file *f, const char *key) {
     return found; /* the last assignment wins, as in a shell */
 }
 
+/* Settings that only make sense together. */
+static int validate_docs(const chopin_config *cfg, char *err, size_t err_len) {
+    const char *path = cfg->api_docs_path;
+    if (path[0] != '/' || path[strlen(path) - 1] == '/' || strpbrk(path, ":*?#% ")) {
+        snprintf(err, err_len,
+                 "API_DOCS_PATH='%.64s' is invalid: expected a path like /api-docs (no trailing "
+                 "slash, no : * ? # %% or spaces)",
+                 path);
+        return -1;
+    }
+    if (strchr(cfg->api_docs_username, ':')) {
+        snprintf(err, err_len, "API_DOCS_USERNAME is invalid: expected no ':' (HTTP Basic)");
+        return -1;
+    }
+    return 0;
+}
+
 int chopin_config_load(chopin_config *cfg, const char *env_path, char *err, size_t err_len) {
     chopin_config_defaults(cfg);
     env_file f = {0};
@@ -333,7 +391,8 @@ int chopin_config_load(chopin_config *cfg, const char *env_path, char *err, size
         if (s->offset == OFF(access_log)) access_log_set = true;
         if (apply(cfg, s, v)) {
             char why[160];
-            if (s->offset == OFF(database_url) || s->offset == OFF(jwt_secret)) /* not in logs */
+            if (s->offset == OFF(database_url) || s->offset == OFF(jwt_secret) ||
+                s->offset == OFF(api_docs_password)) /* not in logs */
                 snprintf(err, err_len, "%s (value not shown) is invalid: expected %s", s->env,
                          expectation(s, why, sizeof why));
             else
@@ -343,6 +402,7 @@ int chopin_config_load(chopin_config *cfg, const char *env_path, char *err, size
             break;
         }
     }
+    if (!rc && validate_docs(cfg, err, err_len)) rc = -1;
     /* Performance mode turns the access log off unless asked for explicitly. */
     if (!access_log_set && cfg->mode == CHOPIN_MODE_PERFORMANCE) cfg->access_log = false;
     env_file_free(&f);

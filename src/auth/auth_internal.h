@@ -11,6 +11,9 @@
 /* guard.c: what the auth middleware does, for handlers that check inline
  * (min_rank 0: any role). CHOPIN_STOP when it answered 401/403. */
 chopin_flow auth_guard(chopin_ctx *c, int min_rank);
+/* The rank an auth middleware requires (0: any valid token), or -1 when m is
+ * not one of chopin_auth_required / chopin_auth_role. */
+int auth_middleware_rank(const chopin_middleware *m);
 
 /* keyed.c: a sharded table of short keys, each with a stamp (seconds; an
  * entry whose stamp has passed is dropped when its shard grows) and a count. */

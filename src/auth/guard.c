@@ -83,3 +83,7 @@ chopin_middleware chopin_auth_role(const char *min_role) {
     return (chopin_middleware){
         .name = "auth-role", .before = check, .state = (void *)(intptr_t)rank};
 }
+
+int auth_middleware_rank(const chopin_middleware *m) {
+    return m->before == check ? (int)(intptr_t)m->state : -1;
+}

@@ -154,22 +154,33 @@ static int issue_tokens(chopin_ctx *c, const chopin_auth_user *u, const char *fa
     return chopin_orm_insert(c, &refresh_model, &row);
 }
 
+/* The answer of signup, login and refresh; a model, so that it is also
+ * what the OpenAPI document says. */
+typedef struct {
+    const char *access_token;
+    const char *refresh_token;
+    const char *token_type;
+    int64_t expires_in;
+    chopin_auth_user user;
+} tokens_answer;
+#define TOKENS_FIELDS(F)                                                                           \
+    F(tokens_answer, access_token, CHOPIN_STRING, .required = true),                               \
+        F(tokens_answer, refresh_token, CHOPIN_STRING, .required = true),                          \
+        F(tokens_answer, token_type, CHOPIN_ENUM, .required = true, CHOPIN_ONE_OF("Bearer")),      \
+        F(tokens_answer, expires_in, CHOPIN_INT64, .required = true),                              \
+        F(tokens_answer, user, CHOPIN_OBJECT, .required = true, .model = &chopin_auth_user_model)
+static const chopin_field tokens_fields[] = {TOKENS_FIELDS(CHOPIN_FIELD)};
+static const chopin_model tokens_model = {
+    .name = "tokens", .size = sizeof(tokens_answer), .fields = tokens_fields, .count = 5};
+
 static void write_tokens(chopin_ctx *c, int status, const chopin_auth_user *u,
                          const token_pair *t) {
-    chopin_json *j = chopin_json_data_begin(c, status);
-    chopin_json_object(j);
-    chopin_json_key(j, "access_token");
-    chopin_json_stringn(j, t->access, t->access_len);
-    chopin_json_key(j, "refresh_token");
-    chopin_json_stringn(j, t->refresh, t->refresh_len);
-    chopin_json_key(j, "token_type");
-    chopin_json_string(j, "Bearer");
-    chopin_json_key(j, "expires_in");
-    chopin_json_int(j, t->expires_in);
-    chopin_json_key(j, "user");
-    chopin_model_write(j, &chopin_auth_user_model, u);
-    chopin_json_end(j);
-    chopin_json_finish(j);
+    tokens_answer a = {.access_token = t->access,
+                       .refresh_token = t->refresh,
+                       .token_type = "Bearer",
+                       .expires_in = t->expires_in,
+                       .user = *u};
+    chopin_json_model(c, status, &tokens_model, &a);
 }
 
 /* A new family (signup, login): issued and answered. */
@@ -288,8 +299,7 @@ static void login(chopin_ctx *c) {
     answer_tokens(c, 200, u);
 }
 
-static void me(chopin_ctx *c) {
-    if (auth_guard(c, 0) == CHOPIN_STOP) return;
+static void me(chopin_ctx *c) { /* .auth: the guard ran */
     const chopin_jwt_claims *who = chopin_auth_claims(c);
     chopin_auth_user *u = chopin_orm_find(c, &chopin_auth_user_model, chopin_arg_text(who->sub));
     if (!u) return; /* 404: the account is gone */
@@ -379,20 +389,22 @@ static void refresh(chopin_ctx *c) {
     write_tokens(c, 200, u, &pair);
 }
 
-static void logout(chopin_ctx *c) {
-    if (auth_guard(c, 0) == CHOPIN_STOP) return;
+typedef struct {
+    bool logged_out;
+} logout_answer;
+#define LOGOUT_FIELDS(F) F(logout_answer, logged_out, CHOPIN_BOOL, .required = true)
+static const chopin_field logout_fields[] = {LOGOUT_FIELDS(CHOPIN_FIELD)};
+static const chopin_model logout_model = {
+    .name = "logged_out", .size = sizeof(logout_answer), .fields = logout_fields, .count = 1};
+
+static void logout(chopin_ctx *c) { /* .auth: the guard ran */
     const chopin_jwt_claims *who = chopin_auth_claims(c);
     if (chopin_auth_revoke(c->app, who->jti, who->exp)) {
         chopin_error(c, 500, "INTERNAL_ERROR", "cannot revoke");
         return;
     }
     if (who->fam[0] && revoke_family(c, who->fam)) return;
-    chopin_json *j = chopin_json_data_begin(c, 200);
-    chopin_json_object(j);
-    chopin_json_key(j, "logged_out");
-    chopin_json_bool(j, true);
-    chopin_json_end(j);
-    chopin_json_finish(j);
+    chopin_json_model(c, 200, &logout_model, &(logout_answer){true});
 }
 
 int chopin_auth_mount(chopin_app *app, const char *prefix) {
@@ -420,10 +432,58 @@ int chopin_auth_mount_with(chopin_app *app, const chopin_auth_options *opts) {
     chopin_group *g = chopin_group_new(app, prefix);
     static const chopin_auth_options all = {0};
     if (!opts) opts = &all;
-    if (!opts->no_signup) chopin_group_route(g, CHOPIN_POST, "/signup", signup);
-    if (!opts->no_login) chopin_group_route(g, CHOPIN_POST, "/login", login);
-    if (!opts->no_me) chopin_group_route(g, CHOPIN_GET, "/me", me);
-    if (!opts->no_refresh) chopin_group_route(g, CHOPIN_POST, "/refresh", refresh);
-    if (!opts->no_logout) chopin_group_route(g, CHOPIN_POST, "/logout", logout);
+    if (!opts->no_signup)
+        chopin_group_route_with(
+            g, CHOPIN_POST, "/signup", signup,
+            &(chopin_route_options){
+                .summary = "Create an account and sign in",
+                .tags = "auth",
+                .body = &signup_model,
+                .responses = {{.status = 201, .model = &tokens_model}, {.status = 429}},
+            });
+    if (!opts->no_login)
+        chopin_group_route_with(
+            g, CHOPIN_POST, "/login", login,
+            &(chopin_route_options){
+                .summary = "Sign in with an email or a username",
+                .tags = "auth",
+                .description = "Give email or username, and the password. Unknown accounts and "
+                               "wrong passwords get the same 401.",
+                .body = &login_model,
+                .responses = {{.status = 200, .model = &tokens_model},
+                              {.status = 401,
+                               .description = "Wrong credentials, or a deactivated account"},
+                              {.status = 429}},
+            });
+    if (!opts->no_me)
+        chopin_group_route_with(
+            g, CHOPIN_GET, "/me", me,
+            &(chopin_route_options){
+                .summary = "The signed-in account",
+                .tags = "auth",
+                .auth = "user",
+                .responses = {{.status = 200, .model = &chopin_auth_user_model}, {.status = 404}},
+            });
+    if (!opts->no_refresh)
+        chopin_group_route_with(
+            g, CHOPIN_POST, "/refresh", refresh,
+            &(chopin_route_options){
+                .summary = "Trade a refresh token for a new pair",
+                .tags = "auth",
+                .description = "The refresh token is used up; presenting a used one again "
+                               "revokes its whole family (401 TOKEN_REUSED).",
+                .body = &refresh_body_model,
+                .responses = {{.status = 200, .model = &tokens_model},
+                              {.status = 401,
+                               .description = "Invalid, expired, revoked or reused token"}},
+            });
+    if (!opts->no_logout)
+        chopin_group_route_with(g, CHOPIN_POST, "/logout", logout,
+                                &(chopin_route_options){
+                                    .summary = "Revoke this token and its refresh family",
+                                    .tags = "auth",
+                                    .auth = "user",
+                                    .responses = {{.status = 200, .model = &logout_model}},
+                                });
     return 0;
 }

@@ -32,4 +32,15 @@ bool model_decode_field(chopin_ctx *c, const chopin_field *f, const chopin_json_
 /* Storage size of one element of a type (arrays). */
 size_t model_item_size(chopin_field_type t, const chopin_model *m);
 
+/* schema.c, for the OpenAPI document: schemas whose nested models are
+ * references. ref returns the reference's target ("#/components/schemas/x")
+ * and remembers the model so that its schema is written once, elsewhere. */
+typedef struct {
+    const char *(*ref)(const chopin_model *m, void *arg);
+    void *arg;
+} schema_refs;
+void model_schema_write(chopin_json *j, const chopin_model *m, const schema_refs *refs);
+/* One field's schema alone (a query or path parameter). */
+void field_schema_write(chopin_json *j, const chopin_field *f, const schema_refs *refs);
+
 #endif

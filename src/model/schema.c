@@ -3,9 +3,17 @@
 
 #include <stdlib.h>
 
-static void type_schema(chopin_json *j, const chopin_field *f, chopin_field_type t, bool item);
+static void type_schema(chopin_json *j, const chopin_field *f, chopin_field_type t, bool item,
+                        const schema_refs *refs);
 
-static void model_schema(chopin_json *j, const chopin_model *m) {
+/* JSON Schema's "required" holds for requests and responses alike: a
+ * write-only field is never in a response and a read-only one never in a
+ * request, so neither is listed (binding still enforces .required). */
+static bool required_both_ways(const chopin_field *f) {
+    return f->required && !f->write_only && !f->read_only;
+}
+
+static void model_schema(chopin_json *j, const chopin_model *m, const schema_refs *refs) {
     chopin_json_object(j);
     chopin_json_key(j, "type");
     chopin_json_string(j, "object");
@@ -13,16 +21,16 @@ static void model_schema(chopin_json *j, const chopin_model *m) {
     chopin_json_object(j);
     for (size_t i = 0; i < m->count; i++) {
         chopin_json_key(j, m->fields[i].name);
-        type_schema(j, &m->fields[i], m->fields[i].type, false);
+        type_schema(j, &m->fields[i], m->fields[i].type, false, refs);
     }
     chopin_json_end(j);
     size_t required = 0;
-    for (size_t i = 0; i < m->count; i++) required += m->fields[i].required;
+    for (size_t i = 0; i < m->count; i++) required += required_both_ways(&m->fields[i]);
     if (required) {
         chopin_json_key(j, "required");
         chopin_json_array(j);
         for (size_t i = 0; i < m->count; i++)
-            if (m->fields[i].required) chopin_json_string(j, m->fields[i].name);
+            if (required_both_ways(&m->fields[i])) chopin_json_string(j, m->fields[i].name);
         chopin_json_end(j);
     }
     if (m->strict) {
@@ -50,9 +58,46 @@ static const char *json_type(chopin_field_type t) {
     }
 }
 
-static void type_schema(chopin_json *j, const chopin_field *f, chopin_field_type t, bool item) {
+/* A nested model by reference: {"$ref": ...} with the field's own
+ * keywords beside it (JSON Schema 2020-12 allows siblings of $ref), and
+ * null allowed through anyOf when the field is nullable. */
+static void ref_schema(chopin_json *j, const chopin_field *f, bool item, const schema_refs *refs) {
+    chopin_json_object(j);
+    if (f->nullable && !item) {
+        chopin_json_key(j, "anyOf");
+        chopin_json_array(j);
+        chopin_json_object(j);
+        chopin_json_key(j, "$ref");
+        chopin_json_string(j, refs->ref(f->model, refs->arg));
+        chopin_json_end(j);
+        chopin_json_object(j);
+        chopin_json_key(j, "type");
+        chopin_json_string(j, "null");
+        chopin_json_end(j);
+        chopin_json_end(j);
+    } else {
+        chopin_json_key(j, "$ref");
+        chopin_json_string(j, refs->ref(f->model, refs->arg));
+    }
+    if (!item && f->read_only) {
+        chopin_json_key(j, "readOnly");
+        chopin_json_bool(j, true);
+    }
+    if (!item && f->write_only) {
+        chopin_json_key(j, "writeOnly");
+        chopin_json_bool(j, true);
+    }
+    chopin_json_end(j);
+}
+
+static void type_schema(chopin_json *j, const chopin_field *f, chopin_field_type t, bool item,
+                        const schema_refs *refs) {
+    if (t == CHOPIN_OBJECT && refs) {
+        ref_schema(j, f, item, refs);
+        return;
+    }
     if (t == CHOPIN_OBJECT && !f->nullable) {
-        model_schema(j, f->model);
+        model_schema(j, f->model, refs);
         return;
     }
     chopin_json_object(j);
@@ -108,13 +153,13 @@ static void type_schema(chopin_json *j, const chopin_field *f, chopin_field_type
         chopin_json_object(j);
         for (size_t i = 0; i < f->model->count; i++) {
             chopin_json_key(j, f->model->fields[i].name);
-            type_schema(j, &f->model->fields[i], f->model->fields[i].type, false);
+            type_schema(j, &f->model->fields[i], f->model->fields[i].type, false, refs);
         }
         chopin_json_end(j);
     }
     if (t == CHOPIN_ARRAY) {
         chopin_json_key(j, "items");
-        type_schema(j, f, f->item, true);
+        type_schema(j, f, f->item, true, refs);
         if (f->has_min) {
             chopin_json_key(j, "minItems");
             chopin_json_double(j, f->min);
@@ -138,8 +183,16 @@ static void type_schema(chopin_json *j, const chopin_field *f, chopin_field_type
 char *chopin_model_schema(const chopin_model *m) {
     chopin_json *j = chopin_json_new();
     if (!j) return NULL;
-    model_schema(j, m);
+    model_schema(j, m, NULL);
     char *text = chopin_json_take(j, NULL);
     chopin_json_free(j);
     return text;
+}
+
+void model_schema_write(chopin_json *j, const chopin_model *m, const schema_refs *refs) {
+    model_schema(j, m, refs);
+}
+
+void field_schema_write(chopin_json *j, const chopin_field *f, const schema_refs *refs) {
+    type_schema(j, f, f->type, false, refs);
 }

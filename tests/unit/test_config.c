@@ -49,6 +49,15 @@ static const char *const all_vars[] = {
     "JWT_AUDIENCE",
     "AUTH_LOGIN_LIMIT_PER_IP",
     "AUTH_LOGIN_LIMIT_PER_ACCOUNT",
+    "API_TITLE",
+    "API_VERSION",
+    "API_DESCRIPTION",
+    "API_SERVER_URL",
+    "API_DOCS",
+    "API_DOCS_PATH",
+    "API_DOCS_ASSETS",
+    "API_DOCS_USERNAME",
+    "API_DOCS_PASSWORD",
 };
 #define NUM_VARS (sizeof all_vars / sizeof all_vars[0])
 
@@ -273,6 +282,21 @@ static const var_case cases[] = {
      "5",
      5,
      {"-5", "five", NULL}},
+    {"API_TITLE", F_TEXT, OFF(api_title), "Todo API", 0, {"", too_long, NULL}},
+    {"API_VERSION", F_TEXT, OFF(api_version), "2.1.0", 0, {"", too_long, NULL}},
+    {"API_DESCRIPTION", F_TEXT, OFF(api_description), "Todos, with accounts", 0, {too_long, NULL}},
+    {"API_SERVER_URL", F_TEXT, OFF(api_server_url), "https://api.example.com", 0, {too_long, NULL}},
+    {"API_DOCS", F_ENUM, OFF(api_docs), "off", 0, {"sometimes", "", NULL}},
+    {"API_DOCS", F_ENUM, OFF(api_docs), "on", 1, {NULL}},
+    {"API_DOCS_PATH",
+     F_TEXT,
+     OFF(api_docs_path),
+     "/internal/docs",
+     0,
+     {"api-docs", "/docs/", "/", "/docs/:x", too_long, NULL}},
+    {"API_DOCS_ASSETS", F_TEXT, OFF(api_docs_assets), "/usr/share/swagger-ui", 0, {too_long, NULL}},
+    {"API_DOCS_USERNAME", F_TEXT, OFF(api_docs_username), "docs", 0, {"a:b", too_long, NULL}},
+    {"API_DOCS_PASSWORD", F_TEXT, OFF(api_docs_password), "hunter2hunter2", 0, {too_long, NULL}},
 };
 #define NUM_CASES (sizeof cases / sizeof cases[0])
 
@@ -408,6 +432,11 @@ Test(config, secrets_are_never_echoed) {
     setenv("JWT_SECRET", long_secret, 1);
     cr_assert_eq(chopin_config_load(&cfg, NULL, err, sizeof err), -1);
     cr_assert(strstr(err, "JWT_SECRET (value not shown)"), "%s", err);
+    cr_assert_null(strstr(err, "topsecret"), "%s", err);
+    clean_env();
+    setenv("API_DOCS_PASSWORD", long_secret, 1);
+    cr_assert_eq(chopin_config_load(&cfg, NULL, err, sizeof err), -1);
+    cr_assert(strstr(err, "API_DOCS_PASSWORD (value not shown)"), "%s", err);
     cr_assert_null(strstr(err, "topsecret"), "%s", err);
 }
 
