@@ -125,8 +125,9 @@ typedef enum {
 
 typedef struct {
     int status;                /* 0 ends the list */
-    const chopin_model *model; /* NULL: 204 has no body, other 2xx any JSON data, 4xx/5xx the
-                                  error envelope */
+    const chopin_model *model; /* the data in the success envelope; NULL: a 2xx without a
+                                  body schema (a 204, or a shape of the handler's own), a
+                                  4xx/5xx with the error envelope */
     chopin_response_shape shape;
     const char *description; /* NULL: the status's reason phrase */
 } chopin_response_doc;

@@ -13,12 +13,14 @@
  * What the document says of each route: its path parameters (from the
  * pattern; typed by .params), query parameters (.query, and the paging ones
  * for CHOPIN_SHAPE_PAGE), request body (.body), responses in Chopin's
- * envelopes (.responses, plus the errors the route can give: 400 and 422
- * where there is input to check, 401/403 where a token or role is required,
- * 404 where the path has parameters, 409 where the body has unique fields,
- * 500 always), and security (bearerAuth with the role) where a token is
- * required. Models become components.schemas, each written once and
- * referenced. */
+ * envelopes (.responses, plus the errors the route can give unless it
+ * declares them itself: 400 with a body (malformed JSON), 422 with a body,
+ * query or params model, 401 where a token is required and 403 where a role
+ * above user is, 404 with a params model (a resource by id), 409 where the
+ * body model has unique fields, 500 always), and security (bearerAuth with
+ * the role) where a token is required. A PATCH body is documented as the
+ * model with nothing required. Models become components.schemas, each
+ * written once and referenced. */
 #ifndef CHOPIN_OPENAPI_H
 #define CHOPIN_OPENAPI_H
 

@@ -16,8 +16,9 @@ typedef struct route_entry {
     char *pattern;
     chopin_handler handler;
     chopin_group *group; /* NULL for app routes */
-    chopin_route_options opts; /* strings owned by the entry (route_options_copy) */
     mw_list chain;       /* composed at start: the group's middleware, outermost first */
+    /* Last: dispatch reads the fields above; only the docs read these. */
+    chopin_route_options opts; /* strings owned by the entry (route_options_copy) */
 } route_entry;
 
 struct chopin_group {

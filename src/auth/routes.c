@@ -439,7 +439,9 @@ int chopin_auth_mount_with(chopin_app *app, const chopin_auth_options *opts) {
                 .summary = "Create an account and sign in",
                 .tags = "auth",
                 .body = &signup_model,
-                .responses = {{.status = 201, .model = &tokens_model}, {.status = 429}},
+                .responses = {{.status = 201, .model = &tokens_model},
+                              {.status = 409, .description = "The email or the username is taken"},
+                              {.status = 429}},
             });
     if (!opts->no_login)
         chopin_group_route_with(

@@ -39,7 +39,9 @@ typedef struct {
     const char *(*ref)(const chopin_model *m, void *arg);
     void *arg;
 } schema_refs;
-void model_schema_write(chopin_json *j, const chopin_model *m, const schema_refs *refs);
+/* partial: nothing required at the top (a PATCH body, chopin_bind_patch). */
+void model_schema_write(chopin_json *j, const chopin_model *m, const schema_refs *refs,
+                        bool partial);
 /* One field's schema alone (a query or path parameter). */
 void field_schema_write(chopin_json *j, const chopin_field *f, const schema_refs *refs);
 

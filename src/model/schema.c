@@ -13,7 +13,8 @@ static bool required_both_ways(const chopin_field *f) {
     return f->required && !f->write_only && !f->read_only;
 }
 
-static void model_schema(chopin_json *j, const chopin_model *m, const schema_refs *refs) {
+static void model_schema(chopin_json *j, const chopin_model *m, const schema_refs *refs,
+                         bool partial) {
     chopin_json_object(j);
     chopin_json_key(j, "type");
     chopin_json_string(j, "object");
@@ -25,7 +26,7 @@ static void model_schema(chopin_json *j, const chopin_model *m, const schema_ref
     }
     chopin_json_end(j);
     size_t required = 0;
-    for (size_t i = 0; i < m->count; i++) required += required_both_ways(&m->fields[i]);
+    for (size_t i = 0; i < m->count && !partial; i++) required += required_both_ways(&m->fields[i]);
     if (required) {
         chopin_json_key(j, "required");
         chopin_json_array(j);
@@ -97,7 +98,7 @@ static void type_schema(chopin_json *j, const chopin_field *f, chopin_field_type
         return;
     }
     if (t == CHOPIN_OBJECT && !f->nullable) {
-        model_schema(j, f->model, refs);
+        model_schema(j, f->model, refs, false);
         return;
     }
     chopin_json_object(j);
@@ -183,14 +184,15 @@ static void type_schema(chopin_json *j, const chopin_field *f, chopin_field_type
 char *chopin_model_schema(const chopin_model *m) {
     chopin_json *j = chopin_json_new();
     if (!j) return NULL;
-    model_schema(j, m, NULL);
+    model_schema(j, m, NULL, false);
     char *text = chopin_json_take(j, NULL);
     chopin_json_free(j);
     return text;
 }
 
-void model_schema_write(chopin_json *j, const chopin_model *m, const schema_refs *refs) {
-    model_schema(j, m, refs);
+void model_schema_write(chopin_json *j, const chopin_model *m, const schema_refs *refs,
+                        bool partial) {
+    model_schema(j, m, refs, partial);
 }
 
 void field_schema_write(chopin_json *j, const chopin_field *f, const schema_refs *refs) {

@@ -16,6 +16,7 @@
 
 typedef struct {
     const chopin_model *model; /* NULL: one of Chopin's own schemas (the error envelope) */
+    bool partial;              /* the model with nothing required: a PATCH body */
     char name[64];
     char ref[sizeof REF_PREFIX + 64];
 } named_schema;
@@ -72,9 +73,10 @@ static bool schema_name_taken(const doc *d, const char *name) {
 
 /* The entry for m (NULL with name: Chopin's own), added on first sight
  * under a name no other model has. */
-static named_schema *schema_entry(doc *d, const chopin_model *m, const char *own_name) {
+static named_schema *schema_entry(doc *d, const chopin_model *m, const char *own_name,
+                                  bool partial) {
     for (size_t i = 0; i < d->num_schemas; i++)
-        if (m ? d->schemas[i].model == m
+        if (m ? d->schemas[i].model == m && d->schemas[i].partial == partial
               : !d->schemas[i].model && !strcmp(d->schemas[i].name, own_name))
             return &d->schemas[i];
     named_schema *grown = realloc(d->schemas, (d->num_schemas + 1) * sizeof *grown);
@@ -85,27 +87,33 @@ static named_schema *schema_entry(doc *d, const chopin_model *m, const char *own
     d->schemas = grown;
     named_schema *e = &d->schemas[d->num_schemas];
     char base[48];
-    safe_name(base, sizeof base, m ? m->name : own_name);
+    safe_name(base, sizeof base - 6, m ? m->name : own_name);
+    if (partial) strcat(base, "_patch");
     snprintf(e->name, sizeof e->name, "%s", base);
     for (int k = 2; schema_name_taken(d, e->name); k++)
         snprintf(e->name, sizeof e->name, "%s_%d", base, k);
     e->model = m;
+    e->partial = partial;
     snprintf(e->ref, sizeof e->ref, REF_PREFIX "%s", e->name);
     d->num_schemas++;
     return e;
 }
 
-static const char *model_ref(const chopin_model *m, void *arg) {
-    named_schema *e = schema_entry(arg, m, NULL);
-    return e ? e->ref : REF_PREFIX "model";
-}
-
-static void write_ref(doc *d, const chopin_model *m, const char *own_name) {
-    named_schema *e = schema_entry(d, m, own_name);
+static void write_ref_of(doc *d, const chopin_model *m, const char *own_name, bool partial) {
+    named_schema *e = schema_entry(d, m, own_name, partial);
     chopin_json_object(d->j);
     chopin_json_key(d->j, "$ref");
     chopin_json_string(d->j, e ? e->ref : REF_PREFIX "model");
     chopin_json_end(d->j);
+}
+
+static const char *model_ref(const chopin_model *m, void *arg) {
+    named_schema *e = schema_entry(arg, m, NULL, false);
+    return e ? e->ref : REF_PREFIX "model";
+}
+
+static void write_ref(doc *d, const chopin_model *m, const char *own_name) {
+    write_ref_of(d, m, own_name, false);
 }
 
 /* get_todos_by_id for GET /todos/:id; unique within the document. */
@@ -269,7 +277,9 @@ static void write_parameters(doc *d, const chopin_route_info *r) {
     chopin_json_end(d->j);
 }
 
-static void write_request_body(doc *d, const chopin_model *body) {
+/* A PATCH body names only what changes (chopin_bind_patch): the model
+ * with nothing required. */
+static void write_request_body(doc *d, const chopin_model *body, bool partial) {
     chopin_json *j = d->j;
     chopin_json_key(j, "requestBody");
     chopin_json_object(j);
@@ -280,7 +290,7 @@ static void write_request_body(doc *d, const chopin_model *body) {
     chopin_json_key(j, "application/json");
     chopin_json_object(j);
     chopin_json_key(j, "schema");
-    write_ref(d, body, NULL);
+    write_ref_of(d, body, NULL, partial);
     chopin_json_end(j);
     chopin_json_end(j);
     chopin_json_end(j);
@@ -403,7 +413,8 @@ static void write_response(doc *d, const chopin_response_doc *rd) {
     chopin_json_object(j);
     chopin_json_key(j, "description");
     const char *reason = chopin_status_reason(rd->status);
-    chopin_json_string(j, rd->description ? rd->description : reason ? reason : "Response");
+    if (!reason || !strcmp(reason, "Unknown")) reason = "Response";
+    chopin_json_string(j, rd->description ? rd->description : reason);
     if (rd->status >= 400)
         write_json_content(d, error_schema, rd);
     else if (rd->status >= 200 && rd->status < 300 && rd->status != 204 && rd->model)
@@ -523,7 +534,7 @@ static void write_operation(doc *d, const chopin_route_info *r) {
         chopin_json_bool(j, true);
     }
     write_parameters(d, r);
-    if (o->body) write_request_body(d, o->body);
+    if (o->body) write_request_body(d, o->body, r->method == CHOPIN_PATCH);
     write_responses(d, r);
     chopin_json_key(j, "security");
     chopin_json_array(j);
@@ -545,6 +556,17 @@ static void write_operation(doc *d, const chopin_route_info *r) {
 
 static bool documented(const chopin_route_info *r) {
     return !r->options->hidden && r->method != CHOPIN_HEAD && r->method != CHOPIN_OPTIONS;
+}
+
+/* A second registration of the same method and pattern stops start-up;
+ * a document exported before start shows the first one only. */
+static bool registered_before(const chopin_app *app, size_t k, const chopin_route_info *r) {
+    for (size_t i = 0; i < k; i++) {
+        chopin_route_info e;
+        chopin_app_route_at(app, i, &e);
+        if (e.method == r->method && !strcmp(e.pattern, r->pattern)) return true;
+    }
+    return false;
 }
 
 static void write_paths(doc *d) {
@@ -572,7 +594,7 @@ static void write_paths(doc *d) {
             chopin_route_info e;
             chopin_app_route_at(app, k, &e);
             openapi_path(e.pattern, other, sizeof other);
-            if (!documented(&e) || strcmp(path, other)) continue;
+            if (!documented(&e) || strcmp(path, other) || registered_before(app, k, &e)) continue;
             char method[16];
             snprintf(method, sizeof method, "%s", chopin_method_name(e.method));
             for (char *p = method; *p; p++) *p = (char)(*p | 0x20);
@@ -777,7 +799,7 @@ static void write_components(doc *d) {
             named_schema e = d->schemas[i]; /* the array may move while writing */
             chopin_json_key(j, e.name);
             if (e.model)
-                model_schema_write(j, e.model, &refs);
+                model_schema_write(j, e.model, &refs, e.partial);
             else if (!strcmp(e.name, "Error"))
                 write_error_schema(d);
             else
@@ -808,8 +830,8 @@ char *chopin_openapi_json(const chopin_app *app) {
     doc d = {.app = app, .j = chopin_json_new()};
     if (!d.j) return NULL;
     /* Chopin's own names first: a user model called Error becomes Error_2. */
-    schema_entry(&d, NULL, "Error");
-    schema_entry(&d, NULL, "FieldError");
+    schema_entry(&d, NULL, "Error", false);
+    schema_entry(&d, NULL, "FieldError", false);
     chopin_json_object(d.j);
     write_top(&d);
     write_paths(&d);

@@ -12,6 +12,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 
 /* The CDN copy pinned, with its Subresource Integrity hashes (sha384 of the
  * npm package's files, which jsDelivr serves unchanged). */
@@ -42,7 +43,7 @@ typedef struct {
 struct openapi_docs {
     char *json, *yaml, *page, *init_js;
     asset assets[NUM_ASSETS];
-    char *basic; /* "Basic <base64 user:password>", or NULL: open */
+    char *basic; /* base64 of "user:password" (HTTP Basic), or NULL: open */
 };
 
 void openapi_docs_free(struct openapi_docs *docs) {
@@ -63,12 +64,18 @@ static struct openapi_docs *docs_of(chopin_ctx *c) {
     return c->app->docs;
 }
 
-/* HTTP Basic when configured: the header compared whole, in constant time. */
+/* HTTP Basic when configured: the scheme without regard to case (RFC 9110
+ * 11.1), the credentials compared in constant time. */
 static bool allowed(chopin_ctx *c) {
-    const char *basic = docs_of(c)->basic;
-    if (!basic) return true;
+    const char *expected = docs_of(c)->basic;
+    if (!expected) return true;
     chopin_str auth = chopin_req_header(c, "Authorization");
-    if (auth.ptr && chopin_secure_equal(basic, strlen(basic), auth.ptr, auth.len)) return true;
+    if (auth.len > 6 && !strncasecmp(auth.ptr, "Basic ", 6)) {
+        size_t skip = 6;
+        while (skip < auth.len && auth.ptr[skip] == ' ') skip++;
+        if (chopin_secure_equal(expected, strlen(expected), auth.ptr + skip, auth.len - skip))
+            return true;
+    }
     chopin_set_header(c, "WWW-Authenticate", "Basic realm=\"API docs\", charset=\"UTF-8\"");
     chopin_error(c, 401, "UNAUTHORIZED", "the API docs need a user name and password");
     return false;
@@ -188,7 +195,7 @@ static void html_escaped(text_buf *b, const char *s) {
 
 /* The page links no inline script (a Content-Security-Policy can forbid
  * those): the initializer is a file of its own. */
-static char *make_page(const chopin_config *cfg, bool local) {
+static char *make_page(const chopin_config *cfg, const struct openapi_docs *docs, bool local) {
     text_buf b = {0};
     const char *path = cfg->api_docs_path;
     append(&b, "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -202,6 +209,14 @@ static char *make_page(const chopin_config *cfg, bool local) {
     } else {
         append(&b, CDN_BASE "/swagger-ui.css\" integrity=\"" CDN_CSS_SRI
                             "\" crossorigin=\"anonymous\">\n");
+    }
+    for (size_t i = 0; local && i < NUM_ASSETS; i++) {
+        if (!docs->assets[i].data || strncmp(asset_kinds[i].name, "favicon-", 8)) continue;
+        append(&b, "<link rel=\"icon\" type=\"image/png\" href=\"");
+        html_escaped(&b, path);
+        append(&b, "/assets/");
+        append(&b, asset_kinds[i].name);
+        append(&b, "\">\n");
     }
     append(&b, "</head>\n<body>\n<div id=\"swagger-ui\"></div>\n<script src=\"");
     if (local) {
@@ -241,11 +256,8 @@ static char *make_init_js(const chopin_config *cfg) {
 static char *make_basic(const chopin_config *cfg) {
     char pair[sizeof cfg->api_docs_username + sizeof cfg->api_docs_password + 2];
     int n = snprintf(pair, sizeof pair, "%s:%s", cfg->api_docs_username, cfg->api_docs_password);
-    char *basic = malloc(6 + 4 * ((size_t)n + 2) / 3 + 2);
-    if (basic) {
-        memcpy(basic, "Basic ", 6);
-        EVP_EncodeBlock((unsigned char *)basic + 6, (const unsigned char *)pair, n);
-    }
+    char *basic = malloc(4 * ((size_t)n + 2) / 3 + 1);
+    if (basic) EVP_EncodeBlock((unsigned char *)basic, (const unsigned char *)pair, n);
     OPENSSL_cleanse(pair, sizeof pair);
     return basic;
 }
@@ -281,7 +293,7 @@ int openapi_mount(chopin_app *app, char *err, size_t err_len) {
     if (local) add_docs_route(app, "/assets/:file", serve_asset);
     docs->json = chopin_openapi_json(app);
     docs->yaml = docs->json ? openapi_yaml_from_json(docs->json, strlen(docs->json)) : NULL;
-    docs->page = make_page(cfg, local);
+    docs->page = make_page(cfg, docs, local);
     docs->init_js = make_init_js(cfg);
     if (cfg->api_docs_username[0] && !(docs->basic = make_basic(cfg))) goto oom;
     if (!docs->json || !docs->yaml || !docs->page || !docs->init_js) goto oom;

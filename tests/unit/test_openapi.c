@@ -250,9 +250,16 @@ static void check_operation(const chopin_json_value *root, const chopin_route_in
 
     const chopin_json_value *body = at(op, "requestBody");
     cr_assert_eq(body != NULL, o->body != NULL, "%s: request body", r->pattern);
-    if (o->body)
-        check_model_schema(root, at(at(at(body, "content"), "application/json"), "schema"),
-                           o->body);
+    if (o->body) {
+        const chopin_json_value *schema = at(at(at(body, "content"), "application/json"), "schema");
+        check_model_schema(root, schema, o->body);
+        bool any_required = false;
+        for (size_t i = 0; i < o->body->count; i++) any_required |= o->body->fields[i].required;
+        /* PATCH: only what changes (chopin_bind_patch), so nothing is required. */
+        bool listed = at(resolve(root, schema), "required") != NULL;
+        cr_assert_eq(listed, any_required && r->method != CHOPIN_PATCH, "%s %s: required list",
+                     chopin_method_name(r->method), r->pattern);
+    }
 
     const chopin_json_value *responses = at(op, "responses");
     cr_assert_not_null(responses);
@@ -448,6 +455,8 @@ Test(openapi, page_and_assets_from_a_local_folder, .fini = teardown) {
     write_file(path, "window.SwaggerUIBundle = function () {};\n");
     snprintf(path, sizeof path, "%s/secret.txt", assets_dir);
     write_file(path, "not served\n");
+    snprintf(path, sizeof path, "%s/favicon-16x16.png", assets_dir);
+    write_file(path, "PNG\n");
     app_with(use_assets);
 
     chopin_test_response *r = get("/api-docs", NULL);
@@ -455,6 +464,13 @@ Test(openapi, page_and_assets_from_a_local_folder, .fini = teardown) {
     cr_assert(strstr(r->body, "href=\"/api-docs/assets/swagger-ui.css\""));
     cr_assert(strstr(r->body, "src=\"/api-docs/assets/swagger-ui-bundle.js\""));
     cr_assert_null(strstr(r->body, "cdn.jsdelivr.net"), "no CDN with local assets");
+    cr_assert(strstr(r->body, "<link rel=\"icon\" type=\"image/png\" "
+                              "href=\"/api-docs/assets/favicon-16x16.png\">"));
+    cr_assert_null(strstr(r->body, "favicon-32x32"), "only the icons that are there");
+    chopin_test_response_free(r);
+    r = get("/api-docs/assets/favicon-16x16.png", NULL);
+    cr_assert_eq(r->status, 200);
+    cr_assert_str_eq(chopin_test_header(r, "Content-Type"), "image/png");
     chopin_test_response_free(r);
 
     r = get("/api-docs/assets/swagger-ui-bundle.js", NULL);
@@ -536,10 +552,12 @@ Test(openapi, protected_by_http_basic_on_another_path, .fini = teardown) {
     const char *targets[] = {"/internal/docs", "/internal/docs/openapi.json",
                              "/internal/docs/openapi.yaml", "/internal/docs/init.js"};
     /* base64("docs:s3cret pass") = ZG9jczpzM2NyZXQgcGFzcw== */
-    const char *wrong[] = {
-        NULL, "Authorization: Basic ZG9jczpzM2NyZXQgcGFzcw",
-        "Authorization: Basic ZG9jczp3cm9uZw==", "Authorization: Bearer ZG9jczpzM2NyZXQgcGFzcw==",
-        "Authorization: basic ZG9jczpzM2NyZXQgcGFzcw=="};
+    const char *wrong[] = {NULL,
+                           "Authorization: Basic ZG9jczpzM2NyZXQgcGFzcw",
+                           "Authorization: Basic ZG9jczp3cm9uZw==",
+                           "Authorization: Bearer ZG9jczpzM2NyZXQgcGFzcw==",
+                           "Authorization: Basic ZG9jczpzM2NyZXQgcGFzcw==x",
+                           "Authorization: Basic"};
     for (size_t t = 0; t < 4; t++) {
         for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
             chopin_test_response *r = get(targets[t], (const char *const[]){wrong[i], NULL});
@@ -550,7 +568,9 @@ Test(openapi, protected_by_http_basic_on_another_path, .fini = teardown) {
         }
         chopin_test_response *r =
             get(targets[t],
-                (const char *const[]){"Authorization: Basic ZG9jczpzM2NyZXQgcGFzcw==", NULL});
+                (const char *const[]){t % 2 ? "Authorization: basic  ZG9jczpzM2NyZXQgcGFzcw=="
+                                            : "Authorization: Basic ZG9jczpzM2NyZXQgcGFzcw==",
+                                      NULL});
         cr_assert_eq(r->status, 200, "%s", targets[t]);
         chopin_test_response_free(r);
     }
