@@ -17,6 +17,7 @@
 #include "chopin/jwt.h"
 #include "chopin/auth.h"
 #include "chopin/middleware.h"
+#include "chopin/cache.h"
 #include "chopin/openapi.h"
 #include "chopin/testing.h"
 

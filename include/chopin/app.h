@@ -66,6 +66,7 @@ typedef struct {
     char jwt_audience[128];             /* JWT_AUDIENCE, empty: no aud claim */
     int auth_login_limit_per_ip; /* AUTH_LOGIN_LIMIT_PER_IP, 30 a minute (signup too); 0: none */
     int auth_login_limit_per_account; /* AUTH_LOGIN_LIMIT_PER_ACCOUNT, 10 a minute; 0: none */
+    size_t cache_max_bytes; /* CACHE_MAX_BYTES, 64 MiB: the in-memory cache (chopin/cache.h) */
     /* The OpenAPI document and its docs page (chopin/openapi.h). */
     char api_title[128];         /* API_TITLE, "Chopin API" */
     char api_version[64];        /* API_VERSION, "1.0.0": the API's, not Chopin's */

@@ -40,8 +40,8 @@ const chopin_jwt_claims *chopin_auth_claims(const chopin_ctx *c);
 int chopin_auth_role_rank(const char *role);
 
 /* Revokes the token with this jti until exp (seconds since the epoch; after
- * that it is expired anyway). Kept in this process's memory, shared by its
- * workers; a cache shared by app servers (Redis) takes it over later. */
+ * that it is expired anyway). Kept in the app's cache (chopin/cache.h),
+ * pinned so that other cached data never evicts it; login counters too. */
 int chopin_auth_revoke(chopin_app *app, const char *jti, int64_t exp);
 bool chopin_auth_is_revoked(chopin_app *app, const char *jti);
 

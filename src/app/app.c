@@ -1,6 +1,7 @@
 /* app.c - the application: registration, composition, dispatch, serving. */
 #include "app_internal.h"
 #include "../auth/auth_internal.h"
+#include "../cache/cache_internal.h"
 
 #include "chopin/async.h"
 #include "chopin/middleware.h"
@@ -31,12 +32,10 @@ chopin_app *chopin_app_new_with(const chopin_config *cfg) {
         free(app);
         return NULL;
     }
-    app->revoked = keyed_new();
-    app->limits = keyed_new();
-    if (!app->revoked || !app->limits || app_jwt_init(app, err, sizeof err)) {
-        if (!app->revoked || !app->limits) snprintf(err, sizeof err, "out of memory");
-        keyed_free(app->revoked);
-        keyed_free(app->limits);
+    app->cache = mem_cache_new(app->cfg.cache_max_bytes);
+    if (!app->cache || app_jwt_init(app, err, sizeof err)) {
+        if (!app->cache) snprintf(err, sizeof err, "out of memory");
+        mem_cache_free(app->cache);
         fprintf(stderr, "chopin: %s\n", err);
         db_close(app->db);
         free(app);
@@ -44,9 +43,8 @@ chopin_app *chopin_app_new_with(const chopin_config *cfg) {
     }
     app->router = router_new();
     if (!app->router) {
+        mem_cache_free(app->cache);
         chopin_jwt_key_free(app->jwt_key);
-        keyed_free(app->revoked);
-        keyed_free(app->limits);
         db_close(app->db);
         free(app);
         return NULL;
@@ -102,9 +100,8 @@ void chopin_app_free(chopin_app *app) {
     router_free(app->router);
     db_close(app->db); /* after the workers: their connections went with them */
     chopin_jwt_key_free(app->jwt_key);
-    keyed_free(app->revoked);
-    keyed_free(app->limits);
     openapi_docs_free(app->docs);
+    mem_cache_free(app->cache);
     free(app);
 }
 

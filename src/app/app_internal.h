@@ -45,10 +45,9 @@ struct chopin_app {
     server test_srv;                /* its server: the same config and handler, no sockets */
     chopin_db *db;                  /* DATABASE_URL, connected lazily per worker */
     struct chopin_jwt_key *jwt_key; /* JWT_* (src/auth/keys.c) */
-    struct keyed_table *revoked;    /* revoked token ids (src/auth/revoke.c) */
-    struct keyed_table *limits;     /* login attempts (src/auth/ratelimit.c) */
     bool jwt_secret_generated;      /* development without JWT_SECRET: said at start-up */
     struct openapi_docs *docs;      /* the document and the docs page (src/openapi) */
+    struct mem_cache *cache;        /* chopin/cache.h's in-memory store (src/cache) */
 };
 
 /* src/openapi/serve.c: registers the docs routes (API_DOCS) and builds what

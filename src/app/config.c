@@ -78,6 +78,7 @@ static const setting settings[] = {
     {"JWT_AUDIENCE", K_TEXT, OFF(jwt_audience), 0, sizeof(((chopin_config *)0)->jwt_audience) - 1},
     {"AUTH_LOGIN_LIMIT_PER_IP", K_INT, OFF(auth_login_limit_per_ip), 0, 1000000},
     {"AUTH_LOGIN_LIMIT_PER_ACCOUNT", K_INT, OFF(auth_login_limit_per_account), 0, 1000000},
+    {"CACHE_MAX_BYTES", K_SIZE, OFF(cache_max_bytes), 64 * 1024, 1LL << 40},
     {"API_TITLE", K_TEXT, OFF(api_title), 1, sizeof(((chopin_config *)0)->api_title) - 1},
     {"API_VERSION", K_TEXT, OFF(api_version), 1, sizeof(((chopin_config *)0)->api_version) - 1},
     {"API_DESCRIPTION", K_TEXT, OFF(api_description), 0,
@@ -137,6 +138,7 @@ void chopin_config_defaults(chopin_config *cfg) {
     cfg->jwt_refresh_expiry_days = 30;
     cfg->auth_login_limit_per_ip = 30;
     cfg->auth_login_limit_per_account = 10;
+    cfg->cache_max_bytes = 64 << 20;
     strcpy(cfg->api_title, "Chopin API");
     strcpy(cfg->api_version, "1.0.0");
     cfg->api_docs = -1;

@@ -1,35 +1,26 @@
-/* ratelimit.c - fixed-window counters by key ("ip:203.0.113.7",
- * "account:#42") in keyed.c: the stamp is the end of the counted window,
- * the count the attempts in it. A Redis-backed limiter shared by app
- * servers comes with the cache layer. */
+/* ratelimit.c - fixed-window counters in the app's cache: one counter per
+ * key and clock window ("chopin:limit:ip:203.0.113.7:1795779660"), counted
+ * with the cache's increment and gone when the window is. */
 #include "auth_internal.h"
 
+#include "../cache/cache_internal.h"
+
+#include <stdio.h>
 #include <time.h>
 
-typedef struct {
-    int64_t window_end;
-    int limit;
-    bool allowed;
-} take;
-
-static void count(keyed_entry *e, void *arg) {
-    take *t = arg;
-    if (!e) return;                  /* out of memory: do not lock people out for it */
-    if (e->stamp != t->window_end) { /* a new window */
-        e->stamp = t->window_end;
-        e->count = 0;
-    }
-    if (e->count >= t->limit)
-        t->allowed = false;
-    else
-        e->count++;
-}
-
-bool rate_limit_take(keyed_table *r, const char *key, int limit, int window_s, int *retry_after) {
-    if (!r || limit <= 0 || window_s <= 0) return true; /* no limit configured */
-    int64_t now = (int64_t)time(NULL);
-    take t = {.window_end = now - now % window_s + window_s, .limit = limit, .allowed = true};
-    keyed_with(r, key, now, true, count, &t);
-    if (!t.allowed && retry_after) *retry_after = (int)(t.window_end - now);
-    return t.allowed;
+bool rate_limit_take(chopin_app *app, const char *key, int limit, int window_s, int *retry_after) {
+    if (limit <= 0 || window_s <= 0) return true; /* no limit configured */
+    int64_t now = (int64_t)time(NULL), window_end = now - now % window_s + window_s;
+    char counter[CACHE_KEY_MAX];
+    int n = snprintf(counter, sizeof counter, "chopin:limit:%s:%lld", key, (long long)window_end);
+    if (n < 0 || (size_t)n >= sizeof counter) return true;
+    int64_t count;
+    /* The counter lives a second past its window, so that a clock second
+     * boundary never leaves a stale count behind. */
+    if (mem_cache_incr(app->cache, counter, (size_t)n, 1, (window_end - now + 1) * 1000,
+                       CACHE_PINNED, &count))
+        return true; /* out of memory: do not lock people out for it */
+    if (count <= limit) return true;
+    if (retry_after) *retry_after = (int)(window_end - now);
+    return false;
 }

@@ -1,29 +1,33 @@
-/* revoke.c - revoked token ids, remembered until the token would have
- * expired anyway (keyed.c holds them). */
+/* revoke.c - revoked token ids, kept in the app's cache until the token
+ * would have expired anyway; pinned, so that no amount of other cached data
+ * can push a revocation out. */
 #include "auth_internal.h"
 
+#include "../cache/cache_internal.h"
+
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-static void extend(keyed_entry *e, void *arg) {
-    int64_t exp = *(const int64_t *)arg;
-    if (e && exp > e->stamp) e->stamp = exp;
+#define REVOKED_PREFIX "chopin:revoked:"
+#define JTI_MAX        256
+
+static size_t revoked_key(char *out, size_t cap, const char *jti) {
+    return (size_t)snprintf(out, cap, REVOKED_PREFIX "%s", jti);
 }
 
 int chopin_auth_revoke(chopin_app *app, const char *jti, int64_t exp) {
-    if (!app->revoked || !jti || !*jti || strlen(jti) >= KEYED_KEY_MAX) return -1;
-    if (exp <= (int64_t)time(NULL)) return 0; /* expired already: nothing to remember */
-    return keyed_with(app->revoked, jti, (int64_t)time(NULL), true, extend, &exp);
-}
-
-static void live(keyed_entry *e, void *arg) {
-    bool *out = arg;
-    *out = e && e->stamp > (int64_t)time(NULL);
+    if (!jti || !*jti || strlen(jti) > JTI_MAX) return -1;
+    int64_t now = (int64_t)time(NULL);
+    if (exp <= now) return 0; /* expired already: nothing to remember */
+    char key[sizeof REVOKED_PREFIX + JTI_MAX];
+    size_t klen = revoked_key(key, sizeof key, jti);
+    return mem_cache_set(app->cache, key, klen, "1", 1, (exp - now) * 1000, CACHE_PINNED);
 }
 
 bool chopin_auth_is_revoked(chopin_app *app, const char *jti) {
-    bool revoked = false;
-    if (app->revoked && jti && *jti)
-        keyed_with(app->revoked, jti, (int64_t)time(NULL), false, live, &revoked);
-    return revoked;
+    if (!jti || !*jti || strlen(jti) > JTI_MAX) return false;
+    char key[sizeof REVOKED_PREFIX + JTI_MAX];
+    size_t klen = revoked_key(key, sizeof key, jti);
+    return mem_cache_exists(app->cache, key, klen);
 }

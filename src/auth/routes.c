@@ -198,7 +198,7 @@ static bool too_many(chopin_ctx *c, const char *kind, const char *who, int limit
     char key[160];
     snprintf(key, sizeof key, "%s:%s", kind, who);
     int retry = 0;
-    if (rate_limit_take(c->app->limits, key, limit, 60, &retry)) return false;
+    if (rate_limit_take(c->app, key, limit, 60, &retry)) return false;
     char seconds[16];
     snprintf(seconds, sizeof seconds, "%d", retry > 0 ? retry : 1);
     chopin_set_header(c, "Retry-After", seconds);

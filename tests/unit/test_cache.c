@@ -1,0 +1,336 @@
+/* test_cache.c - chopin/cache.h on the in-memory store: values, expiry
+ * (on read and by the sweeper, without reads), counters, prefixes, LRU
+ * eviction, the byte bound (filling 10x CACHE_MAX_BYTES keeps the process
+ * within the bound plus a small overhead), models, and many threads at
+ * once. */
+#include <criterion/criterion.h>
+
+#include <chopin.h>
+
+#include "app/app_internal.h"
+#include "cache/cache_internal.h"
+#include "core/core.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static chopin_app *app;
+static chopin_ctx *c;
+
+static void start_with(size_t max_bytes) {
+    chopin_config cfg;
+    chopin_config_defaults(&cfg);
+    cfg.access_log = false;
+    cfg.cache_max_bytes = max_bytes;
+    snprintf(cfg.database_url, sizeof cfg.database_url, "sqlite::memory:");
+    app = chopin_app_new_with(&cfg);
+    cr_assert_not_null(app);
+    c = chopin_ctx_new(app);
+    cr_assert_not_null(c);
+}
+
+static void setup(void) {
+    start_with(64 << 20);
+}
+
+static void teardown(void) {
+    chopin_ctx_free(c);
+    chopin_app_free(app);
+}
+
+TestSuite(cache, .init = setup, .fini = teardown);
+
+static void sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static bool hit_is(const char *key, const char *want, size_t want_len) {
+    chopin_str v;
+    if (chopin_cache_get(c, key, &v) != 1) return false;
+    return v.len == want_len && !memcmp(v.ptr, want, want_len) && v.ptr[v.len] == 0;
+}
+
+Test(cache, set_get_overwrite_and_miss) {
+    chopin_str v = {0};
+    cr_assert_eq(chopin_cache_get(c, "nothing", &v), 0);
+    cr_assert_eq(chopin_cache_set(c, "greeting", "hello", 5, 0), 0);
+    cr_assert(hit_is("greeting", "hello", 5));
+    cr_assert_eq(chopin_cache_set(c, "greeting", "bonjour!", 8, 0), 0);
+    cr_assert(hit_is("greeting", "bonjour!", 8));
+    static const char binary[] = {'a', 0, 'b', 0, (char)0xff};
+    cr_assert_eq(chopin_cache_set(c, "bin", binary, sizeof binary, 0), 0);
+    cr_assert(hit_is("bin", binary, sizeof binary));
+    cr_assert_eq(chopin_cache_set(c, "empty", "", 0, 0), 0);
+    cr_assert(hit_is("empty", "", 0));
+    cr_assert_eq(chopin_cache_exists(c, "empty"), 1);
+    cr_assert_eq(chopin_cache_exists(c, "absent"), 0);
+}
+
+Test(cache, keys_are_text_of_1_to_1024_bytes) {
+    char key[1026];
+    memset(key, 'k', sizeof key);
+    key[1024] = 0;
+    cr_assert_eq(chopin_cache_set(c, key, "v", 1, 0), 0);
+    cr_assert(hit_is(key, "v", 1));
+    key[1024] = 'k', key[1025] = 0;
+    errno = 0;
+    cr_assert_eq(chopin_cache_set(c, key, "v", 1, 0), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(chopin_cache_set(c, "", "v", 1, 0), -1);
+    cr_assert_eq(chopin_cache_set(c, NULL, "v", 1, 0), -1);
+    chopin_str v;
+    cr_assert_eq(chopin_cache_get(c, "", &v), 0);
+    cr_assert_eq(chopin_cache_delete(c, NULL), 0);
+}
+
+Test(cache, entries_expire) {
+    cr_assert_eq(chopin_cache_set(c, "short", "x", 1, 60), 0);
+    cr_assert_eq(chopin_cache_set(c, "long", "y", 1, 60000), 0);
+    cr_assert_eq(chopin_cache_set(c, "forever", "z", 1, 0), 0);
+    cr_assert_eq(chopin_cache_exists(c, "short"), 1);
+    sleep_ms(100);
+    cr_assert_eq(chopin_cache_exists(c, "short"), 0);
+    chopin_str v;
+    cr_assert_eq(chopin_cache_get(c, "short", &v), 0);
+    cr_assert(hit_is("long", "y", 1));
+    cr_assert(hit_is("forever", "z", 1));
+}
+
+/* Expired entries go even when nobody reads them again: the sweeper. */
+Test(cache, the_sweeper_reclaims_expired_entries_without_reads) {
+    mem_cache_stats st;
+    char key[32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof key, "gone:%d", i);
+        cr_assert_eq(chopin_cache_set(c, key, "0123456789", 10, 50), 0);
+    }
+    cr_assert_eq(chopin_cache_set(c, "stays", "1", 1, 0), 0);
+    mem_cache_stats_get(app->cache, &st);
+    cr_assert_eq(st.entries, 5001);
+    size_t full = st.bytes;
+    for (int waited = 0; waited < 3000; waited += 50) {
+        sleep_ms(50);
+        mem_cache_stats_get(app->cache, &st);
+        if (st.entries == 1) break;
+    }
+    cr_assert_eq(st.entries, 1, "%zu entries left", st.entries);
+    cr_assert_eq(st.expired, 5000);
+    cr_assert_lt(st.bytes, full / 1000);
+    cr_assert(hit_is("stays", "1", 1));
+}
+
+Test(cache, delete_and_delete_by_prefix) {
+    char key[32];
+    for (int i = 0; i < 300; i++) {
+        snprintf(key, sizeof key, "%s:%d", i % 3 ? "user:42" : "user:420", i);
+        cr_assert_eq(chopin_cache_set(c, key, "v", 1, 0), 0);
+    }
+    cr_assert_eq(chopin_cache_set(c, "other", "v", 1, 0), 0);
+    cr_assert_eq(chopin_cache_delete(c, "other"), 1);
+    cr_assert_eq(chopin_cache_delete(c, "other"), 0);
+    cr_assert_eq(chopin_cache_delete_prefix(c, "user:42:"), 200);
+    cr_assert_eq(chopin_cache_delete_prefix(c, "user:42:"), 0);
+    cr_assert_eq(chopin_cache_exists(c, "user:420:0"), 1);
+    cr_assert_eq(chopin_cache_delete_prefix(c, "user:"), 100);
+    cr_assert_eq(chopin_cache_delete_prefix(c, ""), 0, "nothing left");
+}
+
+Test(cache, counters) {
+    int64_t v = 0;
+    cr_assert_eq(chopin_cache_incr(c, "hits", 1, 0, &v), 0);
+    cr_assert_eq(v, 1);
+    cr_assert_eq(chopin_cache_incr(c, "hits", 41, 0, &v), 0);
+    cr_assert_eq(v, 42);
+    cr_assert_eq(chopin_cache_incr(c, "hits", -50, 0, &v), 0);
+    cr_assert_eq(v, -8);
+    cr_assert(hit_is("hits", "-8", 2), "stored as decimal text, like Redis");
+    cr_assert_eq(chopin_cache_set(c, "word", "ten", 3, 0), 0);
+    errno = 0;
+    cr_assert_eq(chopin_cache_incr(c, "word", 1, 0, &v), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(chopin_cache_set(c, "big", "9223372036854775807", 19, 0), 0);
+    cr_assert_eq(chopin_cache_incr(c, "big", 1, 0, &v), -1, "overflow refused");
+    cr_assert(hit_is("big", "9223372036854775807", 19), "and the value kept");
+}
+
+/* A counter's window starts with its first count and is not extended by
+ * the next ones (a fixed-window rate limit). */
+Test(cache, a_counter_keeps_its_window) {
+    int64_t v;
+    cr_assert_eq(chopin_cache_incr(c, "window", 1, 150, &v), 0);
+    sleep_ms(80);
+    cr_assert_eq(chopin_cache_incr(c, "window", 1, 150, &v), 0);
+    cr_assert_eq(v, 2);
+    sleep_ms(100); /* 180 ms after the first count */
+    cr_assert_eq(chopin_cache_incr(c, "window", 1, 150, &v), 0);
+    cr_assert_eq(v, 1, "a new window");
+}
+
+Test(cache, least_recently_used_goes_first, .init = NULL) {
+    start_with(256 * 1024); /* one shard */
+    char key[32], value[1000];
+    memset(value, 'v', sizeof value);
+    cr_assert_eq(chopin_cache_set(c, "keep", value, sizeof value, 0), 0);
+    for (int i = 0; i < 1000; i++) {
+        chopin_str v;
+        cr_assert_eq(chopin_cache_get(c, "keep", &v), 1, "read before write %d", i);
+        snprintf(key, sizeof key, "fill:%d", i);
+        cr_assert_eq(chopin_cache_set(c, key, value, sizeof value, 0), 0);
+    }
+    mem_cache_stats st;
+    mem_cache_stats_get(app->cache, &st);
+    cr_assert_leq(st.bytes, st.max_bytes);
+    cr_assert_gt(st.evictions, 700);
+    cr_assert_eq(chopin_cache_exists(c, "fill:0"), 0, "the oldest went");
+    cr_assert_eq(chopin_cache_exists(c, "fill:999"), 1);
+    cr_assert_eq(chopin_cache_exists(c, "keep"), 1, "read every time: never the oldest");
+    errno = 0;
+    static char huge[300 * 1024];
+    cr_assert_eq(chopin_cache_set(c, "huge", huge, sizeof huge, 0), -1);
+    cr_assert_eq(errno, E2BIG);
+}
+
+static long rss_kib(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6)) kib = strtol(line + 6, NULL, 10);
+    if (f) fclose(f);
+    return kib;
+}
+
+/* 10x CACHE_MAX_BYTES of values in: the store stays within its bound, and
+ * so does the process's resident memory (plus a small overhead). */
+Test(cache, memory_stays_within_the_bound, .init = NULL, .timeout = 60) {
+    const size_t max = 16 << 20;
+    start_with(max);
+    long before = rss_kib();
+    char key[32];
+    static char value[4000];
+    size_t written = 0;
+    for (int i = 0; written < 10 * max; i++) {
+        memset(value, 'a' + i % 26, sizeof value);
+        snprintf(key, sizeof key, "blob:%d", i);
+        cr_assert_eq(chopin_cache_set(c, key, value, sizeof value - (size_t)(i % 512), 0), 0);
+        written += sizeof value - (size_t)(i % 512);
+    }
+    mem_cache_stats st;
+    mem_cache_stats_get(app->cache, &st);
+    long growth_kib = rss_kib() - before;
+    cr_log_info("wrote %zu MiB into a %zu MiB cache: %zu entries, %zu bytes counted, %" PRIu64
+                " evictions, RSS +%ld KiB",
+                written >> 20, max >> 20, st.entries, st.bytes, st.evictions, growth_kib);
+    cr_assert_leq(st.bytes, max);
+    cr_assert_gt(st.bytes, max - max / 8, "the store is used, not emptied");
+#if !CHOPIN_UNDER_ASAN /* AddressSanitizer keeps freed memory in quarantine */
+    /* The bound, the hash tables (8 bytes an entry) and malloc's slack. */
+    cr_assert_lt(growth_kib, (long)(max + max / 8) / 1024 + 4096, "RSS grew by %ld KiB",
+                 growth_kib);
+#endif
+}
+
+typedef struct {
+    const char *title;
+    int64_t votes;
+} poll_item;
+#define POLL_FIELDS(F)                                                                             \
+    F(poll_item, title, CHOPIN_STRING, .required = true), F(poll_item, votes, CHOPIN_INT64)
+CHOPIN_MODEL(poll_item, POLL_FIELDS);
+
+Test(cache, models_as_json) {
+    poll_item in = {"Best composer", 1810};
+    cr_assert_eq(chopin_cache_set_model(c, "poll:1", &poll_item_model, &in, 0), 0);
+    cr_assert(hit_is("poll:1", "{\"title\":\"Best composer\",\"votes\":1810}", 38));
+    poll_item *out = chopin_cache_get_model(c, "poll:1", &poll_item_model);
+    cr_assert_not_null(out);
+    cr_assert_str_eq(out->title, "Best composer");
+    cr_assert_eq(out->votes, 1810);
+    cr_assert_null(chopin_cache_get_model(c, "poll:2", &poll_item_model));
+    cr_assert_eq(chopin_cache_set(c, "poll:3", "{\"votes\":1}", 11, 0), 0);
+    cr_assert_null(chopin_cache_get_model(c, "poll:3", &poll_item_model),
+                   "a value that no longer validates is a miss");
+    cr_assert_eq(chopin_cache_set(c, "poll:4", "{not json", 9, 0), 0);
+    cr_assert_null(chopin_cache_get_model(c, "poll:4", &poll_item_model));
+}
+
+/* Workers share the store: counts from many threads all land. */
+#define THREADS 4
+#define ROUNDS  20000
+static void *hammer(void *arg) {
+    chopin_ctx *mine = chopin_ctx_new(app);
+    char key[32];
+    int64_t v;
+    for (int i = 0; i < ROUNDS; i++) {
+        snprintf(key, sizeof key, "k:%d", (i * 7 + (int)(intptr_t)arg) % 500);
+        chopin_cache_set(mine, key, key, strlen(key), i % 3 ? 0 : 5);
+        chopin_str got;
+        if (chopin_cache_get(mine, key, &got) == 1 && strncmp(got.ptr, "k:", 2)) abort();
+        chopin_cache_incr(mine, "total", 1, 0, &v);
+        if (i % 1000 == 0) chopin_cache_delete_prefix(mine, "k:1");
+    }
+    chopin_ctx_free(mine);
+    return NULL;
+}
+
+Test(cache, threads_share_one_store) {
+    pthread_t t[THREADS];
+    for (intptr_t i = 0; i < THREADS; i++)
+        cr_assert_eq(pthread_create(&t[i], NULL, hammer, (void *)i), 0);
+    for (int i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
+    int64_t total;
+    cr_assert_eq(chopin_cache_incr(c, "total", 0, 0, &total), 0);
+    cr_assert_eq(total, THREADS * ROUNDS);
+}
+
+/* Revoked tokens and login counters live in the same store, pinned: no
+ * amount of other data pushes them out (else filling the cache would undo a
+ * logout). */
+Test(cache, revocations_survive_a_flood_of_other_entries, .init = NULL) {
+    start_with(256 * 1024);
+    int64_t exp = (int64_t)time(NULL) + 3600;
+    cr_assert_eq(chopin_auth_revoke(app, "jti-flood", exp), 0);
+    cr_assert(chopin_auth_is_revoked(app, "jti-flood"));
+    cr_assert_not(chopin_auth_is_revoked(app, "jti-other"));
+    char key[32], value[2000] = {0};
+    for (int i = 0; i < 2000; i++) { /* 4 MB through a 256 KiB store */
+        snprintf(key, sizeof key, "flood:%d", i);
+        cr_assert_eq(chopin_cache_set(c, key, value, sizeof value, 0), 0);
+    }
+    mem_cache_stats st;
+    mem_cache_stats_get(app->cache, &st);
+    cr_assert_gt(st.evictions, 1800);
+    cr_assert(chopin_auth_is_revoked(app, "jti-flood"), "the revocation was evicted");
+    cr_assert_eq(chopin_auth_revoke(app, "jti-past", (int64_t)time(NULL) - 1), 0);
+    cr_assert_not(chopin_auth_is_revoked(app, "jti-past"), "expired: nothing to keep");
+}
+
+/* A store full of pinned entries refuses more (ENOSPC) instead of dropping
+ * any of them. */
+Test(cache, a_store_full_of_pinned_entries_refuses_more, .init = NULL) {
+    start_with(64 * 1024);
+    char key[32], value[1000] = {0};
+    int stored = 0;
+    for (int i = 0; i < 200; i++) {
+        snprintf(key, sizeof key, "pin:%d", i);
+        if (mem_cache_set(app->cache, key, strlen(key), value, sizeof value, 0, CACHE_PINNED))
+            break;
+        stored++;
+    }
+    cr_assert(stored > 40 && stored < 200, "%d stored", stored);
+    errno = 0;
+    cr_assert_eq(mem_cache_set(app->cache, "one more", 8, value, sizeof value, 0, CACHE_PINNED),
+                 -1);
+    cr_assert_eq(errno, ENOSPC);
+    for (int i = 0; i < stored; i++) {
+        snprintf(key, sizeof key, "pin:%d", i);
+        cr_assert(chopin_cache_exists(c, key), "%s was dropped", key);
+    }
+}
