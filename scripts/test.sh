@@ -6,7 +6,8 @@
 #   4. install into a temporary prefix; build a program against it with
 #      pkg-config and another with CMake find_package, and run both
 #   (2 and 3 run the database suites on SQLite and on a PostgreSQL server
-#    started in a temporary directory for the run, scripts/pg-server.sh)
+#    started in a temporary directory for the run, scripts/pg-server.sh, and
+#    the cache suite in memory and on a Redis server, scripts/redis-server.sh)
 #   (2 and 3 also check the demo's OpenAPI document and docs page with npm
 #    tools, installed once per tests/openapi/package-lock.json into
 #    CHOPIN_NPM_CACHE, default ~/.cache/chopin: tests/openapi/check.sh)
@@ -58,14 +59,26 @@ if [ ! -x "$npm_dir/node_modules/.bin/redocly" ]; then
 fi
 export CHOPIN_NPM_DIR=$npm_dir
 
-step "services: a temporary PostgreSQL"
+step "services: a temporary PostgreSQL and Redis"
+stop_services() {
+  [ -n "${CHOPIN_PG_DIR:-}" ] && scripts/pg-server.sh stop "$CHOPIN_PG_DIR"
+  [ -n "${CHOPIN_REDIS_DIR:-}" ] && scripts/redis-server.sh stop "$CHOPIN_REDIS_DIR"
+  true
+}
+trap stop_services EXIT
 if pg_env=$(scripts/pg-server.sh start); then
   eval "$pg_env"
-  trap 'scripts/pg-server.sh stop "$CHOPIN_PG_DIR"' EXIT
   echo "PostgreSQL on port $CHOPIN_PG_PORT ($CHOPIN_PG_DIR)"
   record "postgres start" 0
 else
   record "postgres start" 1
+fi
+if redis_env=$(scripts/redis-server.sh start); then
+  eval "$redis_env"
+  echo "Redis on port $CHOPIN_REDIS_PORT ($CHOPIN_REDIS_DIR)"
+  record "redis start" 0
+else
+  record "redis start" 1
 fi
 
 mkdir -p build

@@ -40,10 +40,12 @@ const chopin_jwt_claims *chopin_auth_claims(const chopin_ctx *c);
 int chopin_auth_role_rank(const char *role);
 
 /* Revokes the token with this jti until exp (seconds since the epoch; after
- * that it is expired anyway). Kept in the app's cache (chopin/cache.h),
- * pinned so that other cached data never evicts it; login counters too. */
-int chopin_auth_revoke(chopin_app *app, const char *jti, int64_t exp);
-bool chopin_auth_is_revoked(chopin_app *app, const char *jti);
+ * that it is expired anyway). Kept in the app's cache (chopin/cache.h): in
+ * process memory, pinned so that other cached data never evicts it, or in
+ * Redis (REDIS_URL), shared by every app server; login counters too. Works
+ * in a handler (it may wait for Redis) and on a chopin_ctx_new context. */
+int chopin_auth_revoke(chopin_ctx *c, const char *jti, int64_t exp);
+bool chopin_auth_is_revoked(chopin_ctx *c, const char *jti);
 
 /* --- Accounts --------------------------------------------------------------- */
 

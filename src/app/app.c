@@ -33,9 +33,13 @@ chopin_app *chopin_app_new_with(const chopin_config *cfg) {
         return NULL;
     }
     app->cache = mem_cache_new(app->cfg.cache_max_bytes);
-    if (!app->cache || app_jwt_init(app, err, sizeof err)) {
+    bool redis_ok = !app->cfg.redis_url[0] ||
+                    (app->redis = redis_backend_new(app->cfg.redis_url, app->cfg.redis_timeout_ms,
+                                                    err, sizeof err));
+    if (!app->cache || !redis_ok || app_jwt_init(app, err, sizeof err)) {
         if (!app->cache) snprintf(err, sizeof err, "out of memory");
         mem_cache_free(app->cache);
+        redis_backend_free(app->redis);
         fprintf(stderr, "chopin: %s\n", err);
         db_close(app->db);
         free(app);
@@ -44,6 +48,7 @@ chopin_app *chopin_app_new_with(const chopin_config *cfg) {
     app->router = router_new();
     if (!app->router) {
         mem_cache_free(app->cache);
+        redis_backend_free(app->redis);
         chopin_jwt_key_free(app->jwt_key);
         db_close(app->db);
         free(app);
@@ -102,6 +107,7 @@ void chopin_app_free(chopin_app *app) {
     chopin_jwt_key_free(app->jwt_key);
     openapi_docs_free(app->docs);
     mem_cache_free(app->cache);
+    redis_backend_free(app->redis);
     free(app);
 }
 

@@ -48,6 +48,7 @@ struct chopin_app {
     bool jwt_secret_generated;      /* development without JWT_SECRET: said at start-up */
     struct openapi_docs *docs;      /* the document and the docs page (src/openapi) */
     struct mem_cache *cache;        /* chopin/cache.h's in-memory store (src/cache) */
+    struct redis_backend *redis;    /* REDIS_URL's server instead, when set */
 };
 
 /* src/openapi/serve.c: registers the docs routes (API_DOCS) and builds what

@@ -79,6 +79,8 @@ static const setting settings[] = {
     {"AUTH_LOGIN_LIMIT_PER_IP", K_INT, OFF(auth_login_limit_per_ip), 0, 1000000},
     {"AUTH_LOGIN_LIMIT_PER_ACCOUNT", K_INT, OFF(auth_login_limit_per_account), 0, 1000000},
     {"CACHE_MAX_BYTES", K_SIZE, OFF(cache_max_bytes), 64 * 1024, 1LL << 40},
+    {"REDIS_URL", K_TEXT, OFF(redis_url), 0, sizeof(((chopin_config *)0)->redis_url) - 1},
+    {"REDIS_TIMEOUT", K_MS, OFF(redis_timeout_ms), 1, 600000},
     {"API_TITLE", K_TEXT, OFF(api_title), 1, sizeof(((chopin_config *)0)->api_title) - 1},
     {"API_VERSION", K_TEXT, OFF(api_version), 1, sizeof(((chopin_config *)0)->api_version) - 1},
     {"API_DESCRIPTION", K_TEXT, OFF(api_description), 0,
@@ -139,6 +141,7 @@ void chopin_config_defaults(chopin_config *cfg) {
     cfg->auth_login_limit_per_ip = 30;
     cfg->auth_login_limit_per_account = 10;
     cfg->cache_max_bytes = 64 << 20;
+    cfg->redis_timeout_ms = 1000;
     strcpy(cfg->api_title, "Chopin API");
     strcpy(cfg->api_version, "1.0.0");
     cfg->api_docs = -1;
@@ -394,7 +397,7 @@ int chopin_config_load(chopin_config *cfg, const char *env_path, char *err, size
         if (apply(cfg, s, v)) {
             char why[160];
             if (s->offset == OFF(database_url) || s->offset == OFF(jwt_secret) ||
-                s->offset == OFF(api_docs_password)) /* not in logs */
+                s->offset == OFF(api_docs_password) || s->offset == OFF(redis_url))
                 snprintf(err, err_len, "%s (value not shown) is invalid: expected %s", s->env,
                          expectation(s, why, sizeof why));
             else

@@ -57,6 +57,7 @@ struct chopin_ctx {
     struct chopin_db *db;
     struct db_session *db_session;
     void *db_detached;
+    void *cache_detached; /* a detached context's Redis connection (src/cache/redis.c) */
 
     struct chopin_app *app;  /* set by the app's dispatch */
     const void *auth_claims; /* chopin_jwt_claims of a verified token (auth module) */

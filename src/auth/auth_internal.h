@@ -18,6 +18,6 @@ int auth_middleware_rank(const chopin_middleware *m);
 /* ratelimit.c: fixed windows of window_s seconds on the clock, counted in
  * the app's cache. True when the key may go on (and counts it); false with
  * *retry_after in seconds when over limit. limit <= 0: no limit. */
-bool rate_limit_take(chopin_app *app, const char *key, int limit, int window_s, int *retry_after);
+bool rate_limit_take(chopin_ctx *c, const char *key, int limit, int window_s, int *retry_after);
 
 #endif

@@ -58,8 +58,8 @@ chopin_flow auth_guard(chopin_ctx *c, int min_rank) {
     if (st != CHOPIN_JWT_OK) return refuse(c, "INVALID_TOKEN", "the token is not valid");
     char fam[80];
     snprintf(fam, sizeof fam, "fam:%s", claims->fam);
-    if (chopin_auth_is_revoked(app, claims->jti) ||
-        (claims->fam[0] && chopin_auth_is_revoked(app, fam)))
+    if (chopin_auth_is_revoked(c, claims->jti) ||
+        (claims->fam[0] && chopin_auth_is_revoked(c, fam)))
         return refuse(c, "TOKEN_REVOKED", "the token has been revoked");
     c->auth_claims = claims;
     if (chopin_auth_role_rank(claims->role) < min_rank) {

@@ -198,7 +198,7 @@ static bool too_many(chopin_ctx *c, const char *kind, const char *who, int limit
     char key[160];
     snprintf(key, sizeof key, "%s:%s", kind, who);
     int retry = 0;
-    if (rate_limit_take(c->app, key, limit, 60, &retry)) return false;
+    if (rate_limit_take(c, key, limit, 60, &retry)) return false;
     char seconds[16];
     snprintf(seconds, sizeof seconds, "%d", retry > 0 ? retry : 1);
     chopin_set_header(c, "Retry-After", seconds);
@@ -317,7 +317,7 @@ static int revoke_family(chopin_ctx *c, const char *family) {
     const chopin_config *cfg = chopin_app_config(c->app);
     char key[80];
     snprintf(key, sizeof key, "fam:%s", family);
-    chopin_auth_revoke(c->app, key, (int64_t)time(NULL) + (int64_t)cfg->jwt_expiry_hours * 3600);
+    chopin_auth_revoke(c, key, (int64_t)time(NULL) + (int64_t)cfg->jwt_expiry_hours * 3600);
     return chopin_sql(c, "UPDATE refresh_tokens SET used = $1 WHERE family = $2",
                       chopin_arg_bool(true), chopin_arg_text(family))
                ? 0
@@ -399,7 +399,7 @@ static const chopin_model logout_model = {
 
 static void logout(chopin_ctx *c) { /* .auth: the guard ran */
     const chopin_jwt_claims *who = chopin_auth_claims(c);
-    if (chopin_auth_revoke(c->app, who->jti, who->exp)) {
+    if (chopin_auth_revoke(c, who->jti, who->exp)) {
         chopin_error(c, 500, "INTERNAL_ERROR", "cannot revoke");
         return;
     }

@@ -65,4 +65,30 @@ void mem_cache_stats_get(mem_cache *mc, mem_cache_stats *out);
 /* One step of the sweeper's work on every shard, now; for tests. */
 size_t mem_cache_sweep(mem_cache *mc, int64_t now_ms);
 
+/* --- redis.c: the Redis backend ---------------------------------------------- */
+
+typedef struct redis_backend redis_backend;
+struct redisReply;
+typedef struct chopin_ctx chopin_ctx;
+
+/* From REDIS_URL (resolved now); NULL with a message that does not echo
+ * the URL (it may hold a password). */
+redis_backend *redis_backend_new(const char *url, int timeout_ms, char *err, size_t err_len);
+void redis_backend_free(redis_backend *rb);
+const char *redis_backend_where(const redis_backend *rb);
+/* Sends one command on the request's connection (its worker's) and waits
+ * for the reply: the reply (freeReplyObject it), or NULL when Redis is
+ * down, too slow, or the request ended. */
+struct redisReply *redis_command(chopin_ctx *c, int argc, const char **argv, const size_t *lens);
+/* A detached context's connection (chopin_ctx_free). */
+void redis_detached_free(void *state);
+
+/* --- cache.c: the backend of the app, for the auth module ------------------ */
+
+int cache_set_flags(chopin_ctx *c, const char *key, size_t klen, const void *value, size_t len,
+                    int64_t ttl_ms, unsigned flags);
+int cache_incr_flags(chopin_ctx *c, const char *key, size_t klen, int64_t by, int64_t ttl_ms,
+                     unsigned flags, int64_t *value);
+bool cache_exists_key(chopin_ctx *c, const char *key, size_t klen);
+
 #endif

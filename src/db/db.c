@@ -4,6 +4,7 @@
 #include "db_internal.h"
 
 #include "../app/app_internal.h"
+#include "../cache/cache_internal.h"
 #include "../core/core.h"
 #include "../model/model_internal.h"
 
@@ -404,6 +405,7 @@ void chopin_ctx_free(chopin_ctx *c) {
     detached_ctx *d = (detached_ctx *)c;
     db_request_end(c);
     if (c->db && c->db_detached) db_detached_free(c->db, c->db_detached);
+    if (c->cache_detached) redis_detached_free(c->cache_detached);
     ctx_finish(c);
     buf_release(&d->pool, &c->body_buf);
     buf_pool_destroy(&d->pool);

@@ -11,6 +11,8 @@
 #include "cache/cache_internal.h"
 #include "core/core.h"
 
+#include <hiredis/hiredis.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -23,28 +25,46 @@
 static chopin_app *app;
 static chopin_ctx *c;
 
-static void start_with(size_t max_bytes) {
+/* The suite runs twice (tests/CMakeLists.txt): on the in-memory store, and
+ * on the Redis server scripts/test.sh starts (CHOPIN_TEST_REDIS_URL). The
+ * tests of the store's own mechanics (sweeper, LRU, byte bound, pinning)
+ * always use the in-memory store. */
+static void start_app(size_t max_bytes, const char *redis_url) {
     chopin_config cfg;
     chopin_config_defaults(&cfg);
     cfg.access_log = false;
     cfg.cache_max_bytes = max_bytes;
     snprintf(cfg.database_url, sizeof cfg.database_url, "sqlite::memory:");
+    snprintf(cfg.redis_url, sizeof cfg.redis_url, "%s", redis_url ? redis_url : "");
     app = chopin_app_new_with(&cfg);
     cr_assert_not_null(app);
     c = chopin_ctx_new(app);
     cr_assert_not_null(c);
+    if (redis_url) { /* each test starts from an empty database */
+        struct redisReply *r = redis_command(c, 1, (const char *[]){"FLUSHDB"}, (size_t[]){7});
+        cr_assert_not_null(r, "Redis at %s does not answer", redis_backend_where(app->redis));
+        freeReplyObject(r);
+    }
+}
+
+static void start_with(size_t max_bytes) {
+    start_app(max_bytes, NULL);
 }
 
 static void setup(void) {
-    start_with(64 << 20);
+    start_app(64 << 20, getenv("CHOPIN_TEST_REDIS_URL"));
 }
 
 static void teardown(void) {
     chopin_ctx_free(c);
     chopin_app_free(app);
+    c = NULL;
+    app = NULL;
 }
 
-TestSuite(cache, .init = setup, .fini = teardown);
+/* Each test starts its app: setup() for the suite's backend, start_with()
+ * for the in-memory store of a given size. */
+TestSuite(cache, .fini = teardown);
 
 static void sleep_ms(int ms) {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -58,6 +78,7 @@ static bool hit_is(const char *key, const char *want, size_t want_len) {
 }
 
 Test(cache, set_get_overwrite_and_miss) {
+    setup();
     chopin_str v = {0};
     cr_assert_eq(chopin_cache_get(c, "nothing", &v), 0);
     cr_assert_eq(chopin_cache_set(c, "greeting", "hello", 5, 0), 0);
@@ -74,6 +95,7 @@ Test(cache, set_get_overwrite_and_miss) {
 }
 
 Test(cache, keys_are_text_of_1_to_1024_bytes) {
+    setup();
     char key[1026];
     memset(key, 'k', sizeof key);
     key[1024] = 0;
@@ -91,6 +113,7 @@ Test(cache, keys_are_text_of_1_to_1024_bytes) {
 }
 
 Test(cache, entries_expire) {
+    setup();
     cr_assert_eq(chopin_cache_set(c, "short", "x", 1, 60), 0);
     cr_assert_eq(chopin_cache_set(c, "long", "y", 1, 60000), 0);
     cr_assert_eq(chopin_cache_set(c, "forever", "z", 1, 0), 0);
@@ -105,6 +128,7 @@ Test(cache, entries_expire) {
 
 /* Expired entries go even when nobody reads them again: the sweeper. */
 Test(cache, the_sweeper_reclaims_expired_entries_without_reads) {
+    start_with(64 << 20);
     mem_cache_stats st;
     char key[32];
     for (int i = 0; i < 5000; i++) {
@@ -127,6 +151,7 @@ Test(cache, the_sweeper_reclaims_expired_entries_without_reads) {
 }
 
 Test(cache, delete_and_delete_by_prefix) {
+    setup();
     char key[32];
     for (int i = 0; i < 300; i++) {
         snprintf(key, sizeof key, "%s:%d", i % 3 ? "user:42" : "user:420", i);
@@ -143,6 +168,7 @@ Test(cache, delete_and_delete_by_prefix) {
 }
 
 Test(cache, counters) {
+    setup();
     int64_t v = 0;
     cr_assert_eq(chopin_cache_incr(c, "hits", 1, 0, &v), 0);
     cr_assert_eq(v, 1);
@@ -163,6 +189,7 @@ Test(cache, counters) {
 /* A counter's window starts with its first count and is not extended by
  * the next ones (a fixed-window rate limit). */
 Test(cache, a_counter_keeps_its_window) {
+    setup();
     int64_t v;
     cr_assert_eq(chopin_cache_incr(c, "window", 1, 150, &v), 0);
     sleep_ms(80);
@@ -173,7 +200,7 @@ Test(cache, a_counter_keeps_its_window) {
     cr_assert_eq(v, 1, "a new window");
 }
 
-Test(cache, least_recently_used_goes_first, .init = NULL) {
+Test(cache, least_recently_used_goes_first) {
     start_with(256 * 1024); /* one shard */
     char key[32], value[1000];
     memset(value, 'v', sizeof value);
@@ -209,7 +236,7 @@ static long rss_kib(void) {
 
 /* 10x CACHE_MAX_BYTES of values in: the store stays within its bound, and
  * so does the process's resident memory (plus a small overhead). */
-Test(cache, memory_stays_within_the_bound, .init = NULL, .timeout = 60) {
+Test(cache, memory_stays_within_the_bound, .timeout = 60) {
     const size_t max = 16 << 20;
     start_with(max);
     long before = rss_kib();
@@ -246,6 +273,7 @@ typedef struct {
 CHOPIN_MODEL(poll_item, POLL_FIELDS);
 
 Test(cache, models_as_json) {
+    setup();
     poll_item in = {"Best composer", 1810};
     cr_assert_eq(chopin_cache_set_model(c, "poll:1", &poll_item_model, &in, 0), 0);
     cr_assert(hit_is("poll:1", "{\"title\":\"Best composer\",\"votes\":1810}", 38));
@@ -281,6 +309,7 @@ static void *hammer(void *arg) {
 }
 
 Test(cache, threads_share_one_store) {
+    setup();
     pthread_t t[THREADS];
     for (intptr_t i = 0; i < THREADS; i++)
         cr_assert_eq(pthread_create(&t[i], NULL, hammer, (void *)i), 0);
@@ -293,12 +322,12 @@ Test(cache, threads_share_one_store) {
 /* Revoked tokens and login counters live in the same store, pinned: no
  * amount of other data pushes them out (else filling the cache would undo a
  * logout). */
-Test(cache, revocations_survive_a_flood_of_other_entries, .init = NULL) {
+Test(cache, revocations_survive_a_flood_of_other_entries) {
     start_with(256 * 1024);
     int64_t exp = (int64_t)time(NULL) + 3600;
-    cr_assert_eq(chopin_auth_revoke(app, "jti-flood", exp), 0);
-    cr_assert(chopin_auth_is_revoked(app, "jti-flood"));
-    cr_assert_not(chopin_auth_is_revoked(app, "jti-other"));
+    cr_assert_eq(chopin_auth_revoke(c, "jti-flood", exp), 0);
+    cr_assert(chopin_auth_is_revoked(c, "jti-flood"));
+    cr_assert_not(chopin_auth_is_revoked(c, "jti-other"));
     char key[32], value[2000] = {0};
     for (int i = 0; i < 2000; i++) { /* 4 MB through a 256 KiB store */
         snprintf(key, sizeof key, "flood:%d", i);
@@ -307,14 +336,14 @@ Test(cache, revocations_survive_a_flood_of_other_entries, .init = NULL) {
     mem_cache_stats st;
     mem_cache_stats_get(app->cache, &st);
     cr_assert_gt(st.evictions, 1800);
-    cr_assert(chopin_auth_is_revoked(app, "jti-flood"), "the revocation was evicted");
-    cr_assert_eq(chopin_auth_revoke(app, "jti-past", (int64_t)time(NULL) - 1), 0);
-    cr_assert_not(chopin_auth_is_revoked(app, "jti-past"), "expired: nothing to keep");
+    cr_assert(chopin_auth_is_revoked(c, "jti-flood"), "the revocation was evicted");
+    cr_assert_eq(chopin_auth_revoke(c, "jti-past", (int64_t)time(NULL) - 1), 0);
+    cr_assert_not(chopin_auth_is_revoked(c, "jti-past"), "expired: nothing to keep");
 }
 
 /* A store full of pinned entries refuses more (ENOSPC) instead of dropping
  * any of them. */
-Test(cache, a_store_full_of_pinned_entries_refuses_more, .init = NULL) {
+Test(cache, a_store_full_of_pinned_entries_refuses_more) {
     start_with(64 * 1024);
     char key[32], value[1000] = {0};
     int stored = 0;
@@ -332,5 +361,93 @@ Test(cache, a_store_full_of_pinned_entries_refuses_more, .init = NULL) {
     for (int i = 0; i < stored; i++) {
         snprintf(key, sizeof key, "pin:%d", i);
         cr_assert(chopin_cache_exists(c, key), "%s was dropped", key);
+    }
+}
+
+/* REDIS_URL: a bad one stops start-up with a message that does not echo
+ * it (it may hold a password). */
+Test(cache, a_bad_redis_url_stops_start_up) {
+    const char *bad[] = {"http://cache:6379",      "redis://",
+                         "redis://:secret@:6379",  "redis://host:/1",
+                         "redis://host:6379/x",    "unix://relative.sock",
+                         "unix:///tmp/r.sock?db=", "redis://no-such-host.invalid:6379"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        chopin_config cfg;
+        chopin_config_defaults(&cfg);
+        snprintf(cfg.database_url, sizeof cfg.database_url, "sqlite::memory:");
+        snprintf(cfg.redis_url, sizeof cfg.redis_url, "%s", bad[i]);
+        chopin_app *a = chopin_app_new_with(&cfg);
+        cr_assert_null(a, "%s was accepted", bad[i]);
+    }
+}
+
+/* With Redis down, the cache misses and drops writes at once, requests go
+ * on; the connection is tried again and the cache comes back by itself. */
+Test(cache, redis_down_is_a_miss_and_comes_back, .timeout = 30) {
+    const char *url = getenv("CHOPIN_TEST_REDIS_URL");
+    const char *dir = getenv("CHOPIN_REDIS_DIR");
+    if (!url || !dir) cr_skip_test("the in-memory run: this one needs the Redis server");
+    chopin_config cfg;
+    chopin_config_defaults(&cfg);
+    snprintf(cfg.database_url, sizeof cfg.database_url, "sqlite::memory:");
+    snprintf(cfg.redis_url, sizeof cfg.redis_url, "%s", url);
+    cfg.redis_timeout_ms = 500;
+    app = chopin_app_new_with(&cfg);
+    c = chopin_ctx_new(app);
+    cr_assert_eq(chopin_cache_set(c, "before", "1", 1, 0), 0);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s/scripts/redis-server.sh kill %s", CHOPIN_SOURCE_DIR, dir);
+    cr_assert_eq(system(cmd), 0);
+    int64_t t0 = mem_cache_now_ms();
+    chopin_str v;
+    cr_assert_eq(chopin_cache_get(c, "before", &v), 0, "a miss");
+    cr_assert_eq(chopin_cache_set(c, "during", "1", 1, 0), -1, "dropped");
+    cr_assert_eq(chopin_cache_exists(c, "during"), 0);
+    int64_t n;
+    cr_assert_eq(chopin_cache_incr(c, "count", 1, 0, &n), -1);
+    cr_assert_lt(mem_cache_now_ms() - t0, 1500, "failures are quick, not timeouts each");
+    snprintf(cmd, sizeof cmd, "%s/scripts/redis-server.sh resume %s", CHOPIN_SOURCE_DIR, dir);
+    cr_assert_eq(system(cmd), 0);
+    int ok = -1;
+    for (int i = 0; i < 40 && ok != 0; i++) { /* retried after a second */
+        sleep_ms(100);
+        ok = chopin_cache_set(c, "after", "2", 1, 0);
+    }
+    cr_assert_eq(ok, 0, "the cache did not come back");
+    cr_assert(hit_is("after", "2", 1));
+}
+
+/* Through the router on a worker: a request's commands go on its worker's
+ * connection (pipelined with the others of the round) and the handler waits
+ * without blocking the worker. */
+static void visit(chopin_ctx *rc) {
+    char key[96];
+    chopin_str name = chopin_param(rc, "name");
+    snprintf(key, sizeof key, "visits:%.*s", (int)name.len, name.ptr);
+    int64_t n = -1;
+    chopin_str last = {0};
+    if (chopin_cache_incr(rc, key, 1, 60000, &n) ||
+        chopin_cache_set(rc, "last", key, strlen(key), 0) ||
+        chopin_cache_get(rc, "last", &last) != 1) {
+        chopin_text(rc, 503, "cache failed");
+        return;
+    }
+    char body[160];
+    snprintf(body, sizeof body, "%lld %s", (long long)n, last.ptr);
+    chopin_text(rc, 200, body);
+}
+
+Test(cache, handlers_use_it_through_the_router) {
+    setup();
+    chopin_get(app, "/visit/:name", visit);
+    for (int i = 1; i <= 50; i++) {
+        chopin_test_response *r =
+            chopin_test_request(app, "GET", i % 2 ? "/visit/ada" : "/visit/bob", NULL, NULL, 0);
+        cr_assert_not_null(r);
+        cr_assert_eq(r->status, 200, "%d: %s", i, r->body);
+        char want[64];
+        snprintf(want, sizeof want, "%d visits:%s", (i + 1) / 2, i % 2 ? "ada" : "bob");
+        cr_assert_str_eq(r->body, want);
+        chopin_test_response_free(r);
     }
 }

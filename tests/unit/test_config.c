@@ -50,6 +50,8 @@ static const char *const all_vars[] = {
     "AUTH_LOGIN_LIMIT_PER_IP",
     "AUTH_LOGIN_LIMIT_PER_ACCOUNT",
     "CACHE_MAX_BYTES",
+    "REDIS_URL",
+    "REDIS_TIMEOUT",
     "API_TITLE",
     "API_VERSION",
     "API_DESCRIPTION",
@@ -284,6 +286,8 @@ static const var_case cases[] = {
      5,
      {"-5", "five", NULL}},
     {"CACHE_MAX_BYTES", F_SIZE, OFF(cache_max_bytes), "256m", 256 << 20, {"64k1", "1k", "x", NULL}},
+    {"REDIS_URL", F_TEXT, OFF(redis_url), "redis://:pw@cache:6379/1", 0, {too_long, NULL}},
+    {"REDIS_TIMEOUT", F_INT, OFF(redis_timeout_ms), "250ms", 250, {"0", "11m", "soon", NULL}},
     {"API_TITLE", F_TEXT, OFF(api_title), "Todo API", 0, {"", too_long, NULL}},
     {"API_VERSION", F_TEXT, OFF(api_version), "2.1.0", 0, {"", too_long, NULL}},
     {"API_DESCRIPTION", F_TEXT, OFF(api_description), "Todos, with accounts", 0, {too_long, NULL}},
@@ -440,6 +444,11 @@ Test(config, secrets_are_never_echoed) {
     cr_assert_eq(chopin_config_load(&cfg, NULL, err, sizeof err), -1);
     cr_assert(strstr(err, "API_DOCS_PASSWORD (value not shown)"), "%s", err);
     cr_assert_null(strstr(err, "topsecret"), "%s", err);
+    clean_env();
+    setenv("REDIS_URL", long_url, 1);
+    cr_assert_eq(chopin_config_load(&cfg, NULL, err, sizeof err), -1);
+    cr_assert(strstr(err, "REDIS_URL (value not shown)"), "%s", err);
+    cr_assert_null(strstr(err, "hunter2"), "%s", err);
 }
 
 Test(config, error_message_shows_value_and_expectation) {
