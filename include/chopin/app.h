@@ -154,6 +154,15 @@ typedef struct {
     const char *auth;
     bool deprecated;
     bool hidden; /* left out of the document */
+    /* Response caching (GET and HEAD; chopin/cache.h): a 200 answer is kept
+     * for cache_seconds, keyed by path and query, and by the values of the
+     * cache_vary request headers (comma-separated) and by the token's user
+     * when cache_per_user; served with ETag (304 to If-None-Match) and
+     * Cache-Control (private on protected or per-user routes).
+     * chopin_cache_invalidate drops them by path prefix. */
+    int cache_seconds;
+    const char *cache_vary;
+    bool cache_per_user;
 } chopin_route_options;
 
 void chopin_route_with(chopin_app *app, chopin_method m, const char *pattern, chopin_handler h,

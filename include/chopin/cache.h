@@ -40,6 +40,12 @@ int chopin_cache_exists(chopin_ctx *c, const char *key);
  * *value, or -1 (errno EINVAL: the value there is not an integer). */
 int chopin_cache_incr(chopin_ctx *c, const char *key, int64_t by, int64_t ttl_ms, int64_t *value);
 
+/* Deletes the cached answers of routes with .cache_seconds (chopin/app.h)
+ * whose path starts with path_prefix: after a POST /todos, say,
+ * chopin_cache_invalidate(c, "/todos") drops GET /todos and /todos/7 alike.
+ * Returns how many. */
+long chopin_cache_invalidate(chopin_ctx *c, const char *path_prefix);
+
 /* Models as JSON (chopin/model.h): the struct, decoded into the request
  * arena, or NULL on a miss (or a value that no longer decodes, say after
  * the model changed); set returns as chopin_cache_set. */

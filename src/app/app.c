@@ -128,6 +128,7 @@ static void route_options_copy(chopin_route_options *dst, const chopin_route_opt
     dst->tags = dup_or_null(src->tags);
     dst->operation_id = dup_or_null(src->operation_id);
     dst->auth = dup_or_null(src->auth);
+    dst->cache_vary = dup_or_null(src->cache_vary);
     for (size_t i = 0; i < CHOPIN_MAX_RESPONSES && src->responses[i].status; i++)
         dst->responses[i].description = dup_or_null(src->responses[i].description);
 }
@@ -138,6 +139,7 @@ static void route_options_free(chopin_route_options *o) {
     free((char *)o->tags);
     free((char *)o->operation_id);
     free((char *)o->auth);
+    free((char *)o->cache_vary);
     for (size_t i = 0; i < CHOPIN_MAX_RESPONSES && o->responses[i].status; i++)
         free((char *)o->responses[i].description);
 }
@@ -290,6 +292,7 @@ int app_compose(chopin_app *app) {
         route_entry *r = app->routes[i];
         compose_group(&r->chain, r->group);
         if (r->opts.auth) mw_push(&r->chain, chopin_auth_role(r->opts.auth));
+        r->auth_rank = route_auth_rank(r);
     }
     app->composed = true;
     return 0;
@@ -321,7 +324,11 @@ static void run_chain(chopin_ctx *c, const mw_list *chain, void (*fn)(chopin_ctx
  * back and a failure it left unanswered answered, before the route's
  * after-middleware sees the status. */
 static void call_handler(chopin_ctx *c, void *arg) {
-    ((route_entry *)arg)->handler(c);
+    route_entry *r = arg;
+    if (r->opts.cache_seconds > 0)
+        response_cache_run(c, &r->opts, r->auth_rank, r->handler);
+    else
+        r->handler(c);
     if (c->db_session) db_request_end(c);
 }
 

@@ -17,6 +17,7 @@ typedef struct route_entry {
     chopin_handler handler;
     chopin_group *group; /* NULL for app routes */
     mw_list chain;       /* composed at start: the group's middleware, outermost first */
+    int auth_rank;       /* composed at start: chopin_route_info's */
     /* Last: dispatch reads the fields above; only the docs read these. */
     chopin_route_options opts; /* strings owned by the entry (route_options_copy) */
 } route_entry;

@@ -3,6 +3,8 @@
 #ifndef CHOPIN_CACHE_INTERNAL_H
 #define CHOPIN_CACHE_INTERNAL_H
 
+#include "chopin/app.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,7 +71,6 @@ size_t mem_cache_sweep(mem_cache *mc, int64_t now_ms);
 
 typedef struct redis_backend redis_backend;
 struct redisReply;
-typedef struct chopin_ctx chopin_ctx;
 
 /* From REDIS_URL (resolved now); NULL with a message that does not echo
  * the URL (it may hold a password). */
@@ -82,6 +83,14 @@ const char *redis_backend_where(const redis_backend *rb);
 struct redisReply *redis_command(chopin_ctx *c, int argc, const char **argv, const size_t *lens);
 /* A detached context's connection (chopin_ctx_free). */
 void redis_detached_free(void *state);
+
+/* --- response.c: the .cache_seconds route option ---------------------------- */
+
+/* Answers from the cache when it holds this request's answer (GET/HEAD),
+ * else runs handler and keeps a 200 answer; auth_rank >= 0 (a protected
+ * route) makes the answers private to the client. */
+void response_cache_run(chopin_ctx *c, const chopin_route_options *o, int auth_rank,
+                        chopin_handler handler);
 
 /* --- cache.c: the backend of the app, for the auth module ------------------ */
 
