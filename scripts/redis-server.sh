@@ -2,7 +2,8 @@
 # A throw-away Redis server for tests and benchmarks, in a temporary
 # directory, on a free port of 127.0.0.1 and a unix socket, with a password
 # (so that AUTH is exercised) and no persistence.
-#   eval "$(scripts/redis-server.sh start)"  # sets CHOPIN_REDIS_DIR, _PORT, _URL, _SOCKET_URL
+#   eval "$(scripts/redis-server.sh start)"  # sets CHOPIN_REDIS_DIR, _PORT, _PASSWORD, _URL (db 2),
+#                                            # _SOCKET_URL (db 3)
 #   scripts/redis-server.sh stop "$CHOPIN_REDIS_DIR"
 #   scripts/redis-server.sh kill|resume "$CHOPIN_REDIS_DIR"   (SIGKILL, and a restart on the same port)
 set -euo pipefail
@@ -43,7 +44,7 @@ save ""
 appendonly no
 CONF
     start_server "$dir"
-    echo "export CHOPIN_REDIS_DIR=$dir CHOPIN_REDIS_PORT=$port"
+    echo "export CHOPIN_REDIS_DIR=$dir CHOPIN_REDIS_PORT=$port CHOPIN_REDIS_PASSWORD=$password"
     echo "export CHOPIN_REDIS_URL=redis://:$password@127.0.0.1:$port/2"
     echo "export CHOPIN_REDIS_SOCKET_URL=unix://:$password@$dir/redis.sock?db=3"
     ;;

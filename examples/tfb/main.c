@@ -5,7 +5,7 @@
  * framework's router and response writer like any other route. Run it with
  * SERVER_MODE=performance for benchmarks (no access log, pinned workers).
  *
- * The database tests (/db, /queries, /fortunes, /updates) use the app's
+ * The database tests (/db, /queries, /fortunes, /updates, /cached-queries) use the app's
  * database, DATABASE_URL: PostgreSQL with bench/tfb/setup.sql loaded
  * (bench/tfb/load.sh URL). Their JSON is TechEmpower's fixed shapes, so they
  * write bare JSON, not the success envelope. When the database fails, a
@@ -13,6 +13,7 @@
 #include <chopin.h>
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -65,10 +66,10 @@ static int32_t random_world(void) {
     return (int32_t)((hi * WORLD_ROWS) >> 32) + 1;
 }
 
-/* TechEmpower's rule for ?queries=: missing, not an integer or below 1
- * reads as 1, above 500 as 500. */
-static size_t query_count(chopin_ctx *c) {
-    chopin_str q = chopin_query(c, "queries");
+/* TechEmpower's rule for ?queries= (and /cached-queries' ?count=):
+ * missing, not an integer or below 1 reads as 1, above 500 as 500. */
+static size_t count_param(chopin_ctx *c, const char *name) {
+    chopin_str q = chopin_query(c, name);
     size_t i = 0;
     bool negative = false;
     if (!q.ptr || !q.len) return 1;
@@ -140,7 +141,7 @@ static void db_orm(chopin_ctx *c) {
 }
 
 static void queries(chopin_ctx *c) {
-    size_t n = query_count(c);
+    size_t n = count_param(c, "queries");
     chopin_rows **rs = random_worlds(c, n);
     if (!rs) return;
     for (size_t i = 0; i < n; i++)
@@ -149,6 +150,51 @@ static void queries(chopin_ctx *c) {
     chopin_json_array(j);
     for (size_t i = 0; i < n; i++)
         world_object(j, chopin_rows_int(rs[i], 0, 0), chopin_rows_int(rs[i], 0, 1));
+    chopin_json_end(j);
+    chopin_json_finish(j);
+}
+
+/* --- /cached-queries ------------------------------------------------------------ */
+
+/* Worlds from the app's cache (memory, or Redis with REDIS_URL), each kept
+ * as its JSON text under "world:<id>"; the ids the cache misses are read
+ * from the database in one round trip and cached for next time. */
+static void cached_queries(chopin_ctx *c) {
+    size_t n = count_param(c, "count");
+    int32_t *ids = chopin_alloc(c, n * sizeof *ids);
+    const char **keys = chopin_alloc(c, n * sizeof *keys);
+    chopin_str *hits = chopin_alloc(c, n * sizeof *hits);
+    chopin_arg *missing = chopin_alloc(c, n * sizeof *missing);
+    size_t *missing_at = chopin_alloc(c, n * sizeof *missing_at);
+    if (!ids || !keys || !hits || !missing || !missing_at) return;
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = random_world();
+        char *key = chopin_alloc(c, 24);
+        if (!key) return;
+        snprintf(key, 24, "world:%d", (int)ids[i]);
+        keys[i] = key;
+    }
+    size_t m = 0;
+    if (chopin_cache_get_many(c, keys, n, hits) < n)
+        for (size_t i = 0; i < n; i++)
+            if (!hits[i].ptr) missing_at[m] = i, missing[m++] = chopin_arg_int(ids[i]);
+    if (m) {
+        chopin_rows **rs = chopin_db_query_each(c, WORLD_BY_ID, m, 1, missing);
+        if (!rs) return;
+        for (size_t k = 0; k < m; k++) {
+            if (!has_row(c, rs[k])) return;
+            char *text = chopin_alloc(c, 48);
+            if (!text) return;
+            int len = snprintf(text, 48, "{\"id\":%lld,\"randomNumber\":%lld}",
+                               (long long)chopin_rows_int(rs[k], 0, 0),
+                               (long long)chopin_rows_int(rs[k], 0, 1));
+            hits[missing_at[k]] = (chopin_str){text, (size_t)len};
+            chopin_cache_set(c, keys[missing_at[k]], text, (size_t)len, 0);
+        }
+    }
+    chopin_json *j = chopin_json_begin(c, 200);
+    chopin_json_array(j);
+    for (size_t i = 0; i < n; i++) chopin_json_raw(j, hits[i].ptr, hits[i].len);
     chopin_json_end(j);
     chopin_json_finish(j);
 }
@@ -183,7 +229,7 @@ static char *put_int(char *p, int32_t v) {
 }
 
 static void updates(chopin_ctx *c) {
-    size_t n = query_count(c);
+    size_t n = count_param(c, "queries");
     chopin_rows **rs = random_worlds(c, n);
     if (!rs) return;
     world_update *u = chopin_alloc(c, n * sizeof *u);
@@ -332,6 +378,7 @@ int main(void) {
     chopin_get(app, "/db", db);
     chopin_get(app, "/db-orm", db_orm);
     chopin_get(app, "/queries", queries);
+    chopin_get(app, "/cached-queries", cached_queries);
     chopin_get(app, "/fortunes", fortunes);
     chopin_get(app, "/updates", updates);
     int rc = chopin_app_run(app);

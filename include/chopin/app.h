@@ -67,7 +67,7 @@ typedef struct {
     int auth_login_limit_per_ip; /* AUTH_LOGIN_LIMIT_PER_IP, 30 a minute (signup too); 0: none */
     int auth_login_limit_per_account; /* AUTH_LOGIN_LIMIT_PER_ACCOUNT, 10 a minute; 0: none */
     size_t cache_max_bytes; /* CACHE_MAX_BYTES, 64 MiB: the in-memory cache (chopin/cache.h) */
-    /* REDIS_URL, empty: the cache in process memory. redis://[:password@]host[:port][/db] or
+    /* REDIS_URL, empty: the cache in process memory. redis://[[user]:password@]host[:port][/db] or
      * unix:///path/redis.sock[?db=N]: the cache, revocations and login counters in Redis. */
     char redis_url[512];
     int redis_timeout_ms; /* REDIS_TIMEOUT, 1 s: connect and reply deadline, then a miss */

@@ -24,6 +24,9 @@ typedef struct chopin_model chopin_model;
 
 /* 1 hit (value, NUL-terminated, in the request arena), 0 miss. */
 int chopin_cache_get(chopin_ctx *c, const char *key, chopin_str *value);
+/* n lookups at once (one round trip to Redis): values[i] is the hit, or
+ * {NULL, 0} for a miss. Returns the number of hits. */
+size_t chopin_cache_get_many(chopin_ctx *c, const char *const *keys, size_t n, chopin_str *values);
 /* Stores value for ttl_ms milliseconds (0: until evicted). 0, or -1 when
  * it was not stored (errno E2BIG: too large; EINVAL: a bad key). */
 int chopin_cache_set(chopin_ctx *c, const char *key, const void *value, size_t len, int64_t ttl_ms);

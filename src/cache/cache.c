@@ -182,6 +182,47 @@ int chopin_cache_get(chopin_ctx *c, const char *key, chopin_str *value) {
     return 1;
 }
 
+/* MGET: keys that are not valid are asked for anyway as "" (a miss), so
+ * that replies stay in step with keys. */
+static size_t redis_get_many(chopin_ctx *c, const char *const *keys, size_t n, chopin_str *values) {
+    const char **argv = chopin_alloc(c, (n + 1) * sizeof *argv);
+    size_t *lens = chopin_alloc(c, (n + 1) * sizeof *lens);
+    if (!argv || !lens || n > INT32_MAX - 1) return 0;
+    argv[0] = "MGET";
+    lens[0] = 4;
+    for (size_t i = 0; i < n; i++) {
+        size_t klen;
+        bool ok = key_ok(keys[i], &klen);
+        argv[i + 1] = ok ? keys[i] : "";
+        lens[i + 1] = ok ? klen : 0;
+    }
+    redisReply *r = command(c, (int)n + 1, argv, lens);
+    size_t hits = 0;
+    if (reply_is(r, REDIS_REPLY_ARRAY) && r->elements == n) {
+        for (size_t i = 0; i < n; i++) {
+            redisReply *e = r->element[i];
+            char *copy = reply_is(e, REDIS_REPLY_STRING) && lens[i + 1] ? chopin_alloc(c, e->len + 1)
+                                                                        : NULL;
+            if (!copy) continue;
+            memcpy(copy, e->str, e->len);
+            copy[e->len] = 0;
+            values[i] = (chopin_str){copy, e->len};
+            hits++;
+        }
+    }
+    if (r) freeReplyObject(r);
+    return hits;
+}
+
+size_t chopin_cache_get_many(chopin_ctx *c, const char *const *keys, size_t n, chopin_str *values) {
+    for (size_t i = 0; i < n; i++) values[i] = (chopin_str){NULL, 0};
+    if (!n) return 0;
+    if (c->app->redis) return redis_get_many(c, keys, n, values);
+    size_t hits = 0;
+    for (size_t i = 0; i < n; i++) hits += chopin_cache_get(c, keys[i], &values[i]) == 1;
+    return hits;
+}
+
 int chopin_cache_set(chopin_ctx *c, const char *key, const void *value, size_t len,
                      int64_t ttl_ms) {
     size_t klen;

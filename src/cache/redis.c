@@ -33,7 +33,8 @@
 struct redis_backend {
     struct sockaddr_storage addr;
     socklen_t addr_len;
-    char where[300]; /* host:port or the socket's path, for messages */
+    char where[300];    /* host:port or the socket's path, for messages */
+    char username[128]; /* an ACL user (Redis 6+); empty: the default user */
     char password[256];
     int db;
     int timeout_ms;
@@ -70,7 +71,7 @@ typedef struct {
 static int parse_fail(char *err, size_t err_len, const char *why) {
     /* The URL is not echoed: it may hold a password. */
     snprintf(err, err_len,
-             "REDIS_URL is invalid: %s (expected redis://[:password@]host[:port][/db] or "
+             "REDIS_URL is invalid: %s (expected redis://[[user]:password@]host[:port][/db] or "
              "unix:///path/to/redis.sock[?db=N])",
              why);
     return -1;
@@ -90,10 +91,12 @@ static int parse_url(redis_backend *rb, const char *url, char *err, size_t err_l
     if (!unix_socket && strncmp(url, "redis://", 8)) return parse_fail(err, err_len, "scheme");
     const char *p = url + (unix_socket ? 7 : 8);
     const char *at = strrchr(p, '@');
-    if (at) {
+    if (at) { /* [user]:password@ */
         const char *colon = memchr(p, ':', (size_t)(at - p));
-        if (!colon || (size_t)(at - colon - 1) >= sizeof rb->password)
+        if (!colon || (size_t)(at - colon - 1) >= sizeof rb->password ||
+            (size_t)(colon - p) >= sizeof rb->username)
             return parse_fail(err, err_len, "credentials");
+        snprintf(rb->username, sizeof rb->username, "%.*s", (int)(colon - p), p);
         snprintf(rb->password, sizeof rb->password, "%.*s", (int)(at - colon - 1), colon + 1);
         p = at + 1;
     }
@@ -155,7 +158,7 @@ redis_backend *redis_backend_new(const char *url, int timeout_ms, char *err, siz
 }
 
 void redis_backend_free(redis_backend *rb) {
-    if (rb) explicit_bzero(rb->password, sizeof rb->password);
+    if (rb) explicit_bzero(rb, sizeof *rb);
     free(rb);
 }
 
@@ -366,10 +369,13 @@ static int start_connect(rconn *rc) {
         return -1;
     }
     rc->state = RC_CONNECTING;
-    if (rb->password[0]) {
-        const char *argv[] = {"AUTH", rb->password};
-        size_t lens[] = {4, strlen(rb->password)};
-        if (!queue(rc, 2, argv, lens, true)) goto oom;
+    if (rb->password[0]) { /* AUTH [user] password */
+        const char *argv[] = {"AUTH", rb->username, rb->password};
+        size_t lens[] = {4, strlen(rb->username), strlen(rb->password)};
+        bool user = rb->username[0];
+        if (!queue(rc, user ? 3 : 2, user ? argv : (const char *[]){"AUTH", rb->password},
+                   user ? lens : (size_t[]){4, lens[2]}, true))
+            goto oom;
     }
     if (rb->db) {
         char db[16];

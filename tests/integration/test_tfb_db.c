@@ -413,3 +413,152 @@ Test(tfb_db, fortunes_escape_each_special_character) {
     h_close(c);
     stop_ok(s);
 }
+
+/* --- /cached-queries, and the cache's Redis killed under load ----------------- */
+
+static const char *redis_env(const char *name) {
+    const char *v = getenv(name);
+    if (!v || !*v)
+        cr_assert_fail("%s is not set: run scripts/test.sh, which starts Redis, or "
+                       "eval \"$(scripts/redis-server.sh start)\" first",
+                       name);
+    return v;
+}
+
+/* chopin-tfb with its cache in memory (redis NULL) or in Redis. */
+static h_server *start_tfb_cached(const char *workers, const char *redis) {
+    char db[1100], w[64], r[600];
+    snprintf(db, sizeof db, "DATABASE_URL=%s", pg_url());
+    snprintf(w, sizeof w, "CHOPIN_WORKERS=%s", workers);
+    snprintf(r, sizeof r, "REDIS_URL=%s", redis ? redis : "");
+    const char *const env[] = {db, w, r, "REDIS_TIMEOUT=500ms", "CHOPIN_ACCESS_LOG=0", NULL};
+    return h_start(CHOPIN_TFB_BIN, env);
+}
+
+/* The number of keys in the Redis database of CHOPIN_REDIS_URL. */
+static long redis_dbsize(void) {
+    redis_env("CHOPIN_REDIS_URL");
+    FILE *f = popen("redis-cli --no-auth-warning -p \"$CHOPIN_REDIS_PORT\" "
+                    "-a \"$CHOPIN_REDIS_PASSWORD\" -n 2 dbsize",
+                    "r");
+    cr_assert_not_null(f);
+    long n = -1;
+    if (fscanf(f, "%ld", &n) != 1) n = -1;
+    pclose(f);
+    return n;
+}
+
+/* Database 2 is CHOPIN_REDIS_URL's. */
+static void flush_redis(void) {
+    run_ok("redis-cli --no-auth-warning -p \"$CHOPIN_REDIS_PORT\" -a \"$CHOPIN_REDIS_PASSWORD\" "
+           "-n 2 flushdb >/dev/null");
+}
+
+static void cached_queries_checked(const char *redis) {
+    static int table[WORLD_ROWS + 1];
+    static world w[MAX_QUERIES + 1];
+    read_world(table);
+    h_server *s = start_tfb_cached("2", redis);
+    h_conn *c = h_connect(s->port);
+    for (int round = 0; round < 2; round++) /* the second from the cache */
+        for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+            char target[128];
+            snprintf(target, sizeof target, "/cached-queries%s", counts[i].query);
+            char *q = strstr(target, "queries=");
+            if (q) memcpy(q, "count=  ", 8), memmove(q + 6, q + 8, strlen(q + 8) + 1);
+            h_response *r = get(c, target);
+            expect_json_type(r);
+            int n = parse_worlds(r->body, w, MAX_QUERIES + 1);
+            cr_assert_eq(n, counts[i].rows, "%s: %d rows, want %d", target, n, counts[i].rows);
+            expect_stored(w, n, table, target);
+            h_response_free(r);
+        }
+    h_close(c);
+    stop_ok(s);
+}
+
+Test(tfb_db, cached_queries_in_memory_as_stored) {
+    cached_queries_checked(NULL);
+}
+
+Test(tfb_db, cached_queries_in_redis_as_stored) {
+    const char *url = redis_env("CHOPIN_REDIS_URL");
+    flush_redis();
+    cached_queries_checked(url);
+    cr_assert_gt(redis_dbsize(), 500, "the worlds are in Redis");
+}
+
+typedef struct {
+    int port;
+    volatile bool *stop;
+    int ok, failed, last_status;
+} loader;
+
+static void *load_cached(void *arg) {
+    loader *l = arg;
+    h_conn *c = h_try_connect(AF_INET, l->port);
+    while (c && !*l->stop) {
+        h_response *r = h_roundtrip(c, "GET /cached-queries?count=20 HTTP/1.1\r\nHost: x\r\n\r\n");
+        if (r && r->status == 200 && parse_worlds(r->body, (world[21]){0}, 21) == 20) {
+            l->ok++;
+        } else {
+            l->failed++;
+            l->last_status = r ? r->status : -1;
+        }
+        h_response_free(r);
+        if (!r) break;
+    }
+    if (c) h_close(c);
+    return NULL;
+}
+
+/* Redis is killed while 8 clients load /cached-queries, and comes back a
+ * second later: every request succeeds (misses go to the database), and
+ * the cache fills again by itself. */
+Test(tfb_db, redis_killed_under_load_fails_no_request) {
+    const char *url = redis_env("CHOPIN_REDIS_URL");
+    redis_env("CHOPIN_REDIS_DIR");
+    flush_redis();
+    h_server *s = start_tfb_cached("2", url);
+    enum { T = 8 };
+    pthread_t th[T];
+    loader l[T];
+    volatile bool stop = false;
+    for (int i = 0; i < T; i++) {
+        l[i] = (loader){.port = s->port, .stop = &stop};
+        cr_assert_eq(pthread_create(&th[i], NULL, load_cached, &l[i]), 0);
+    }
+    char script[1100], cmd[1300];
+    repo_file("scripts/redis-server.sh", script, sizeof script);
+    h_sleep_ms(1000);
+    snprintf(cmd, sizeof cmd, "bash '%s' kill \"$CHOPIN_REDIS_DIR\"", script);
+    run_ok(cmd);
+    int before = 0;
+    for (int i = 0; i < T; i++) before += l[i].ok;
+    h_sleep_ms(1500);
+    int during = -before;
+    for (int i = 0; i < T; i++) during += l[i].ok;
+    snprintf(cmd, sizeof cmd, "bash '%s' resume \"$CHOPIN_REDIS_DIR\"", script);
+    run_ok(cmd);
+    h_sleep_ms(2500); /* reconnects within a second of the next command */
+    stop = true;
+    int ok = 0, failed = 0;
+    for (int i = 0; i < T; i++) {
+        pthread_join(th[i], NULL);
+        ok += l[i].ok;
+        failed += l[i].failed;
+        cr_expect_eq(l[i].failed, 0, "client %d: %d failed (last status %d)", i, l[i].failed,
+                     l[i].last_status);
+    }
+    cr_log_info("%d requests before the kill, %d while Redis was down, %d in all, %d failed",
+                before, during, ok, failed);
+    cr_assert_eq(failed, 0);
+    cr_assert_gt(before, 50);
+    cr_assert_gt(during, 50, "requests went on while Redis was down");
+    cr_assert_gt(redis_dbsize(), 100, "the cache did not fill again after the restart");
+    char *log = h_stderr(s);
+    bool logged = log && strstr(log, "Redis at");
+    free(log);
+    cr_assert(logged, "the outage was not logged");
+    stop_ok(s);
+}
