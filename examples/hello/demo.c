@@ -221,6 +221,7 @@ CHOPIN_MODEL(todo, TODO_FIELDS, .table = "todos");
 static void create_todo(chopin_ctx *c) {
     todo *t = chopin_bind(c, &todo_model);
     if (!t || chopin_orm_insert(c, &todo_model, t)) return;
+    chopin_cache_invalidate(c, "/todos"); /* the cached lists and rows are stale now */
     chopin_json_model(c, 201, &todo_model, t);
 }
 
@@ -278,6 +279,7 @@ static void replace_todo(chopin_ctx *c) {
     if (!old) return;
     t->id = old->id;
     if (chopin_orm_update(c, &todo_model, t)) return;
+    chopin_cache_invalidate(c, "/todos");
     chopin_json_model(c, 200, &todo_model, t);
 }
 
@@ -286,11 +288,14 @@ static void patch_todo(chopin_ctx *c) {
     todo *t = chopin_orm_find(c, &todo_model, id_param(c));
     const char *const *changed = t ? chopin_bind_patch(c, &todo_model, t) : NULL;
     if (!changed || chopin_orm_update_fields(c, &todo_model, t, changed)) return;
+    chopin_cache_invalidate(c, "/todos");
     chopin_json_model(c, 200, &todo_model, t);
 }
 
 static void delete_todo(chopin_ctx *c) {
-    if (chopin_orm_delete(c, &todo_model, id_param(c)) == 0) chopin_send_status(c, 204);
+    if (chopin_orm_delete(c, &todo_model, id_param(c))) return;
+    chopin_cache_invalidate(c, "/todos");
+    chopin_send_status(c, 204);
 }
 
 /* The model writes its own CREATE TABLE (both dialects); a real app would
@@ -365,11 +370,13 @@ int demo_setup(chopin_app *app) {
                      .body = &todo_model, .responses = {{.status = 201, .model = &todo_model}});
     chopin_get_with(
         app, "/todos", list_todos, .summary = "List todos, a page at a time", .tags = "todos",
-        .query = &todo_filter_model,
-        .description = "sort names a field, with - for descending (default -id).",
+        .query = &todo_filter_model, .cache_seconds = 30,
+        .description = "sort names a field, with - for descending (default -id). Answers are "
+                       "cached for 30 s (per query); every write clears them.",
         .responses = {{.status = 200, .model = &todo_model, .shape = CHOPIN_SHAPE_PAGE}});
     chopin_get_with(app, "/todos/:id", get_todo, .summary = "Get a todo", .tags = "todos",
-                    .params = &todo_id_model, .responses = {{.status = 200, .model = &todo_model}});
+                    .params = &todo_id_model, .cache_seconds = 30,
+                    .responses = {{.status = 200, .model = &todo_model}});
     chopin_put_with(app, "/todos/:id", replace_todo, .summary = "Replace a todo", .tags = "todos",
                     .params = &todo_id_model, .body = &todo_model,
                     .responses = {{.status = 200, .model = &todo_model}});

@@ -432,7 +432,7 @@ static bool body_has_unique(const chopin_model *m) {
  * not declared, in status order. */
 static void write_responses(doc *d, const chopin_route_info *r) {
     const chopin_route_options *o = r->options;
-    chopin_response_doc all[CHOPIN_MAX_RESPONSES + NUM_SHARED + 1];
+    chopin_response_doc all[CHOPIN_MAX_RESPONSES + NUM_SHARED + 2];
     size_t n = 0;
     bool has_success = false;
     for (size_t i = 0; i < CHOPIN_MAX_RESPONSES && o->responses[i].status; i++) {
@@ -440,6 +440,9 @@ static void write_responses(doc *d, const chopin_route_info *r) {
         has_success |= o->responses[i].status < 400;
     }
     if (!has_success) all[n++] = (chopin_response_doc){.status = 200, .description = "OK"};
+    if (o->cache_seconds > 0 && (r->method == CHOPIN_GET || r->method == CHOPIN_HEAD))
+        all[n++] = (chopin_response_doc){
+            .status = 304, .description = "Not Modified: the If-None-Match entity tag still holds"};
     const char *name;
     size_t len;
     bool rest;

@@ -311,6 +311,10 @@ static void check_operation(const chopin_json_value *root, const chopin_route_in
     for (size_t i = 0; i < CHOPIN_MAX_RESPONSES && o->responses[i].status; i++)
         has_2xx |= o->responses[i].status < 400;
     if (!has_2xx) expected++; /* a plain 200 */
+    if (o->cache_seconds > 0) { /* a cached GET: 304 to If-None-Match */
+        expected++;
+        cr_assert_not_null(at(responses, "304"), "%s: cached but no 304", r->pattern);
+    }
     cr_assert_eq(responses->u.obj.count, expected, "%s %s: %zu responses, expected %zu",
                  chopin_method_name(r->method), r->pattern, responses->u.obj.count, expected);
 
