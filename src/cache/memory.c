@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,7 +429,14 @@ mem_cache *mem_cache_new(size_t max_bytes) {
             return NULL;
         }
     }
+    /* The sweeper takes no signals: SIGINT and SIGTERM belong to the thread
+     * that waits for them (chopin_app_run), and a thread made before it
+     * blocks them would otherwise inherit them and die of them. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
     mc->sweeper_started = pthread_create(&mc->sweeper, NULL, sweeper_main, mc) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return mc;
 }
 
