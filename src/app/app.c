@@ -234,9 +234,14 @@ void chopin_group_route_with(chopin_group *g, chopin_method m, const char *patte
     app_add_route(g->app, g, m, pattern, h, opts);
 }
 
-/* The strictest auth a route's groups or options ask for. */
-static int route_auth_rank(const route_entry *r) {
+/* The strictest auth a route's options, groups or the app's own middleware
+ * ask for. */
+static int route_auth_rank(const chopin_app *app, const route_entry *r) {
     int rank = r->opts.auth ? chopin_auth_role_rank(r->opts.auth) : -1;
+    for (size_t i = 0; i < app->mw.count; i++) {
+        int mw_rank = auth_middleware_rank(&app->mw.items[i]);
+        if (mw_rank > rank) rank = mw_rank;
+    }
     for (const chopin_group *g = r->group; g; g = g->parent)
         for (size_t i = 0; i < g->mw.count; i++) {
             int mw_rank = auth_middleware_rank(&g->mw.items[i]);
@@ -255,7 +260,7 @@ bool chopin_app_route_at(const chopin_app *app, size_t i, chopin_route_info *out
     *out = (chopin_route_info){.method = r->method,
                                .pattern = r->pattern,
                                .options = &r->opts,
-                               .auth_rank = route_auth_rank(r)};
+                               .auth_rank = route_auth_rank(app, r)};
     return true;
 }
 
@@ -292,7 +297,7 @@ int app_compose(chopin_app *app) {
         route_entry *r = app->routes[i];
         compose_group(&r->chain, r->group);
         if (r->opts.auth) mw_push(&r->chain, chopin_auth_role(r->opts.auth));
-        r->auth_rank = route_auth_rank(r);
+        r->auth_rank = route_auth_rank(app, r);
     }
     app->composed = true;
     return 0;

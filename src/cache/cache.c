@@ -153,14 +153,20 @@ static long redis_delete_prefix(chopin_ctx *c, const char *prefix, size_t plen) 
 
 int cache_set_flags(chopin_ctx *c, const char *key, size_t klen, const void *value, size_t len,
                     int64_t ttl_ms, unsigned flags) {
-    if (ttl_ms < 0) ttl_ms = 0;
+    if (ttl_ms < 0) { /* a time already past: not "forever" */
+        errno = EINVAL;
+        return -1;
+    }
     if (c->app->redis) return redis_set(c, key, klen, value, len, ttl_ms);
     return mem_cache_set(c->app->cache, key, klen, value, len, ttl_ms, flags);
 }
 
 int cache_incr_flags(chopin_ctx *c, const char *key, size_t klen, int64_t by, int64_t ttl_ms,
                      unsigned flags, int64_t *value) {
-    if (ttl_ms < 0) ttl_ms = 0;
+    if (ttl_ms < 0) {
+        errno = EINVAL;
+        return -1;
+    }
     if (c->app->redis) return redis_incr(c, key, klen, by, ttl_ms, value);
     return mem_cache_incr(c->app->cache, key, klen, by, ttl_ms, flags, value);
 }
@@ -201,8 +207,8 @@ static size_t redis_get_many(chopin_ctx *c, const char *const *keys, size_t n, c
     if (reply_is(r, REDIS_REPLY_ARRAY) && r->elements == n) {
         for (size_t i = 0; i < n; i++) {
             redisReply *e = r->element[i];
-            char *copy = reply_is(e, REDIS_REPLY_STRING) && lens[i + 1] ? chopin_alloc(c, e->len + 1)
-                                                                        : NULL;
+            char *copy =
+                reply_is(e, REDIS_REPLY_STRING) && lens[i + 1] ? chopin_alloc(c, e->len + 1) : NULL;
             if (!copy) continue;
             memcpy(copy, e->str, e->len);
             copy[e->len] = 0;
@@ -241,7 +247,8 @@ int chopin_cache_delete(chopin_ctx *c, const char *key) {
 long chopin_cache_delete_prefix(chopin_ctx *c, const char *prefix) {
     size_t plen = prefix ? strlen(prefix) : 0;
     if (plen > CACHE_KEY_MAX) return 0;
-    if (c->app->redis) return redis_delete_prefix(c, prefix ? prefix : "", plen);
+    if (!prefix) prefix = "";
+    if (c->app->redis) return redis_delete_prefix(c, prefix, plen);
     return (long)mem_cache_delete_prefix(c->app->cache, prefix, plen);
 }
 

@@ -260,8 +260,8 @@ int mem_cache_delete(mem_cache *mc, const char *key, size_t klen) {
     shard *s = shard_of(mc, hash);
     pthread_mutex_lock(&s->lock);
     entry **slot = find_slot(s, key, klen, hash);
-    int found = *slot != NULL;
-    if (found) remove_at(s, slot);
+    int found = *slot && !expired(*slot, mem_cache_now_ms());
+    if (*slot) remove_at(s, slot);
     pthread_mutex_unlock(&s->lock);
     return found;
 }
@@ -327,7 +327,7 @@ int mem_cache_incr(mem_cache *mc, const char *key, size_t klen, int64_t by, int6
             errno = EINVAL;
             return -1;
         }
-        expires = old->expires_ms; /* a window keeps its end */
+        if (old->expires_ms) expires = old->expires_ms; /* a window keeps its end */
     } else {
         current = by;
     }

@@ -5,8 +5,9 @@
  * replies; the socket is ours, so that it lives in our loop.
  *
  * Redis is a cache here: when it is down or slow, commands fail at once
- * (reads miss, writes are dropped) with a warning at most every few
- * seconds, and the connection is tried again a second later. */
+ * (reads miss, writes are dropped) with a warning at most every 10 s per
+ * process, the connection is tried again a second later, and its return
+ * is logged. */
 #include "cache_internal.h"
 
 #include "../app/app_internal.h"
@@ -39,6 +40,7 @@ struct redis_backend {
     int db;
     int timeout_ms;
     int64_t last_warning_ms; /* atomic */
+    int down;                /* atomic: a warning was given, the return is not yet logged */
 };
 
 typedef enum { RC_DOWN, RC_CONNECTING, RC_READY } rconn_state;
@@ -176,6 +178,7 @@ static void warn(rconn *rc) {
     if (!__atomic_compare_exchange_n(&rb->last_warning_ms, &last, now, false, __ATOMIC_RELAXED,
                                      __ATOMIC_RELAXED))
         return;
+    __atomic_store_n(&rb->down, 1, __ATOMIC_RELAXED);
     fprintf(stderr,
             "chopin: cache: Redis at %s is unavailable (%s): reads miss and writes are dropped "
             "until it is back\n",
@@ -274,7 +277,11 @@ static void read_replies(rconn *rc) {
             if (!rc->head) rc->tail = NULL;
             bool refused = p->checked && ((redisReply *)reply)->type == REDIS_REPLY_ERROR;
             char why[120];
-            if (refused) snprintf(why, sizeof why, "%s", ((redisReply *)reply)->str);
+            if (refused) { /* "WRONGPASS ... disabled." without its full stop */
+                snprintf(why, sizeof why, "%s", ((redisReply *)reply)->str);
+                size_t wl = strlen(why);
+                if (wl && why[wl - 1] == '.') why[wl - 1] = 0;
+            }
             finish(p, reply);
             if (refused) {
                 conn_down(rc, "%s", why);
@@ -302,6 +309,8 @@ static void on_ready(worker *w, loop_watch *lw, uint32_t events) {
         }
         rc->state = RC_READY;
         arm_timer(rc);
+        if (__atomic_exchange_n(&rc->rb->down, 0, __ATOMIC_RELAXED))
+            fprintf(stderr, "chopin: cache: Redis at %s is back\n", rc->rb->where);
     }
     if (rc->state != RC_READY) return;
     if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) flush(rc);

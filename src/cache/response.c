@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <time.h>
 
 #define RESP_PREFIX "chopin:resp:"
 
@@ -112,55 +113,113 @@ static bool none_match_hits(chopin_str header, const char *etag) {
     return false;
 }
 
+/* A response header the handler set, or {NULL, 0}. */
+static chopin_str answer_header(const chopin_ctx *c, const char *name) {
+    for (const resp_header *h = c->headers; h; h = h->next)
+        if (h->name.len == strlen(name) && !strncasecmp(h->name.ptr, name, h->name.len))
+            return h->value;
+    return (chopin_str){NULL, 0};
+}
+
+static bool contains(chopin_str s, const char *word) {
+    size_t n = strlen(word);
+    for (size_t i = 0; s.ptr && i + n <= s.len; i++)
+        if (!strncasecmp(s.ptr + i, word, n)) return true;
+    return false;
+}
+
+/* age_s: how long ago the stored answer was made (the Age header, so that
+ * a downstream cache counts max-age from then, RFC 9111 5.1). A handler's
+ * own Cache-Control stays the only one. */
 static void cache_headers(chopin_ctx *c, const chopin_route_options *o, bool private_answer,
-                          const char *etag, int64_t max_age_s, const char *state) {
-    char control[64];
-    snprintf(control, sizeof control, "%s, max-age=%lld", private_answer ? "private" : "public",
-             (long long)(max_age_s > 0 ? max_age_s : 0));
+                          const char *etag, int64_t age_s, const char *state) {
+    char control[64], age[24];
+    snprintf(control, sizeof control, "%s, max-age=%d", private_answer ? "private" : "public",
+             o->cache_seconds);
     chopin_set_header(c, "ETag", etag);
-    chopin_set_header(c, "Cache-Control", control);
+    if (!answer_header(c, "Cache-Control").ptr) chopin_set_header(c, "Cache-Control", control);
+    if (age_s > 0) {
+        snprintf(age, sizeof age, "%lld", (long long)age_s);
+        chopin_set_header(c, "Age", age);
+    }
     chopin_set_header(c, "X-Cache", state);
     if (o->cache_vary) chopin_set_header(c, "Vary", o->cache_vary);
 }
 
-/* Stored as "<etag>\n<content type>\n<body>". */
+/* Stored as "<etag>\n<made, seconds since the epoch>\n<content type>\n<n>\n"
+ * then n "Name: value\n" lines (the headers the handler set) and the body.
+ * Header values hold no line break (chopin_set_header refuses them). */
 static bool answer_from(chopin_ctx *c, const chopin_route_options *o, bool private_answer,
                         chopin_str stored) {
-    const char *nl1 = memchr(stored.ptr, '\n', stored.len);
-    const char *nl2 =
-        nl1 ? memchr(nl1 + 1, '\n', stored.len - (size_t)(nl1 + 1 - stored.ptr)) : NULL;
-    if (!nl1 || !nl2 || nl1 - stored.ptr != 34) return false; /* not ours: a miss */
+    const char *end = stored.ptr + stored.len, *line[5], *p = stored.ptr;
+    for (int i = 0; i < 4; i++) {
+        line[i] = p;
+        const char *nl = p < end ? memchr(p, '\n', (size_t)(end - p)) : NULL;
+        if (!nl) return false; /* not ours: a miss */
+        p = nl + 1;
+    }
+    line[4] = p;
+    if (line[1] - line[0] != 35) return false;
     char etag[35];
-    memcpy(etag, stored.ptr, 34);
+    memcpy(etag, line[0], 34);
     etag[34] = 0;
-    char *type = chopin_strdup(c, nl1 + 1, (size_t)(nl2 - nl1 - 1));
-    const char *body = nl2 + 1;
-    size_t len = stored.len - (size_t)(body - stored.ptr);
-    cache_headers(c, o, private_answer, etag, o->cache_seconds, "HIT");
+    long long made = strtoll(line[1], NULL, 10);
+    long headers = strtol(line[3], NULL, 10);
+    char *type = chopin_strdup(c, line[2], (size_t)(line[3] - line[2] - 1));
+    for (long i = 0; i < headers; i++) {
+        const char *nl = p < end ? memchr(p, '\n', (size_t)(end - p)) : NULL;
+        const char *colon = nl ? memchr(p, ':', (size_t)(nl - p)) : NULL;
+        if (!colon || colon + 2 > nl) return false;
+        chopin_set_headern(c, p, (size_t)(colon - p), colon + 2, (size_t)(nl - colon - 2));
+        p = nl + 1;
+    }
+    cache_headers(c, o, private_answer, etag, (int64_t)time(NULL) - made, "HIT");
     if (none_match_hits(chopin_req_header(c, "If-None-Match"), etag))
         chopin_send_status(c, 304);
     else
-        chopin_send(c, 200, type ? type : "application/octet-stream", body, len);
+        chopin_send(c, 200, type ? type : "application/octet-stream", p, (size_t)(end - p));
     return true;
 }
 
+/* Only whole 200 answers in memory; never one that sets a cookie (it would
+ * go to other clients) or that its handler marked no-store, or private
+ * unless the route is per user. */
+static bool storable(const chopin_ctx *c, const chopin_route_options *o) {
+    if (c->status != 200 || c->file_fd >= 0 || answer_header(c, "Set-Cookie").ptr) return false;
+    chopin_str control = answer_header(c, "Cache-Control");
+    return !contains(control, "no-store") && (o->cache_per_user || !contains(control, "private"));
+}
+
+/* The headers the handler set: those after `before` in the answer's list
+ * (middleware sets its own again on every request). */
 static void store(chopin_ctx *c, const chopin_route_options *o, bool private_answer,
-                  const char *key) {
-    if (c->status != 200 || c->file_fd >= 0) return; /* only whole answers in memory */
-    char etag[35];
+                  const char *key, const resp_header *before) {
+    if (!storable(c, o)) return;
+    const resp_header *first = before ? before->next : c->headers;
+    char etag[35], made[24], count[16];
     make_etag(c->body_buf.data ? c->body_buf.data : "", c->body_buf.len, etag);
-    size_t tlen = c->content_type.len, len = 34 + 1 + tlen + 1 + c->body_buf.len;
-    char *value = malloc(len);
+    int mlen = snprintf(made, sizeof made, "%lld", (long long)time(NULL));
+    size_t n = 0, hbytes = 0;
+    for (const resp_header *h = first; h; h = h->next)
+        n++, hbytes += h->name.len + h->value.len + 3;
+    int clen = snprintf(count, sizeof count, "%zu", n);
+    size_t tlen = c->content_type.len;
+    size_t len = 35 + (size_t)mlen + 1 + tlen + 1 + (size_t)clen + 1 + hbytes + c->body_buf.len;
+    char *value = malloc(len), *p = value;
     if (value) {
-        memcpy(value, etag, 34);
-        value[34] = '\n';
-        memcpy(value + 35, c->content_type.ptr, tlen);
-        value[35 + tlen] = '\n';
-        if (c->body_buf.len) memcpy(value + 36 + tlen, c->body_buf.data, c->body_buf.len);
+        memcpy(p, etag, 34), p += 34, *p++ = '\n';
+        memcpy(p, made, (size_t)mlen), p += mlen, *p++ = '\n';
+        memcpy(p, c->content_type.ptr, tlen), p += tlen, *p++ = '\n';
+        memcpy(p, count, (size_t)clen), p += clen, *p++ = '\n';
+        for (const resp_header *h = first; h; h = h->next) {
+            memcpy(p, h->name.ptr, h->name.len), p += h->name.len, *p++ = ':', *p++ = ' ';
+            memcpy(p, h->value.ptr, h->value.len), p += h->value.len, *p++ = '\n';
+        }
+        if (c->body_buf.len) memcpy(p, c->body_buf.data, c->body_buf.len);
         chopin_cache_set(c, key, value, len, (int64_t)o->cache_seconds * 1000);
         free(value);
     }
-    cache_headers(c, o, private_answer, etag, o->cache_seconds, "MISS");
+    cache_headers(c, o, private_answer, etag, 0, "MISS");
 }
 
 void response_cache_run(chopin_ctx *c, const chopin_route_options *o, int auth_rank,
@@ -175,8 +234,9 @@ void response_cache_run(chopin_ctx *c, const chopin_route_options *o, int auth_r
     bool private_answer = o->cache_per_user || auth_rank >= 0;
     chopin_str stored;
     if (chopin_cache_get(c, key, &stored) == 1 && answer_from(c, o, private_answer, stored)) return;
+    const resp_header *before = c->headers_tail;
     handler(c);
-    store(c, o, private_answer, key);
+    store(c, o, private_answer, key, before);
 }
 
 long chopin_cache_invalidate(chopin_ctx *c, const char *path_prefix) {

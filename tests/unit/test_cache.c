@@ -114,12 +114,18 @@ Test(cache, keys_are_text_of_1_to_1024_bytes) {
 
 Test(cache, entries_expire) {
     setup();
+    errno = 0;
+    cr_assert_eq(chopin_cache_set(c, "past", "x", 1, -5), -1, "a time already past");
+    cr_assert_eq(errno, EINVAL);
     cr_assert_eq(chopin_cache_set(c, "short", "x", 1, 60), 0);
     cr_assert_eq(chopin_cache_set(c, "long", "y", 1, 60000), 0);
     cr_assert_eq(chopin_cache_set(c, "forever", "z", 1, 0), 0);
     cr_assert_eq(chopin_cache_exists(c, "short"), 1);
     sleep_ms(100);
     cr_assert_eq(chopin_cache_exists(c, "short"), 0);
+    cr_assert_eq(chopin_cache_set(c, "short2", "x", 1, 30), 0);
+    sleep_ms(60);
+    cr_assert_eq(chopin_cache_delete(c, "short2"), 0, "an expired entry is not there to delete");
     chopin_str v;
     cr_assert_eq(chopin_cache_get(c, "short", &v), 0);
     cr_assert(hit_is("long", "y", 1));
@@ -198,6 +204,13 @@ Test(cache, a_counter_keeps_its_window) {
     sleep_ms(100); /* 180 ms after the first count */
     cr_assert_eq(chopin_cache_incr(c, "window", 1, 150, &v), 0);
     cr_assert_eq(v, 1, "a new window");
+    /* A counter made without an expiry gets one from the first count that
+     * asks for it (the same on both backends). */
+    cr_assert_eq(chopin_cache_incr(c, "open", 1, 0, &v), 0);
+    cr_assert_eq(chopin_cache_incr(c, "open", 1, 100, &v), 0);
+    cr_assert_eq(v, 2);
+    sleep_ms(150);
+    cr_assert_eq(chopin_cache_exists(c, "open"), 0);
 }
 
 Test(cache, least_recently_used_goes_first) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static chopin_app *app;
@@ -210,4 +211,81 @@ Test(response_cache, answers_expire, .timeout = 10) {
     struct timespec ts = {1, 200 * 1000000L};
     nanosleep(&ts, NULL);
     cr_assert_str_eq(get("/short", NULL, NULL).state, "MISS");
+}
+
+static void with_cookie(chopin_ctx *c) {
+    runs++;
+    chopin_set_header(c, "Set-Cookie", "session=abc; HttpOnly");
+    chopin_text(c, 200, "personal");
+}
+
+static void no_store(chopin_ctx *c) {
+    runs++;
+    chopin_set_header(c, "Cache-Control", "no-store");
+    chopin_text(c, 200, "fresh every time");
+}
+
+static void own_control(chopin_ctx *c) {
+    runs++;
+    chopin_set_header(c, "Cache-Control", "public, max-age=5, stale-while-revalidate=30");
+    chopin_text(c, 200, "mine");
+}
+
+static int count_header(const chopin_test_response *r, const char *name) {
+    int n = 0;
+    for (size_t i = 0; i < r->header_count; i++) n += !strcasecmp(r->header_names[i], name);
+    return n;
+}
+
+/* A cookie never goes to another client; a handler's no-store is obeyed and
+ * its own Cache-Control is the only one sent. */
+Test(response_cache, what_the_handler_says_about_caching_wins) {
+    chopin_app_free(app);
+    setup();
+    chopin_get_with(app, "/cookie", with_cookie, .cache_seconds = 30);
+    chopin_get_with(app, "/no-store", no_store, .cache_seconds = 30);
+    chopin_get_with(app, "/own", own_control, .cache_seconds = 30);
+    for (int i = 0; i < 2; i++) {
+        answer a = get("/cookie", NULL, NULL);
+        cr_assert_eq(a.status, 200);
+        cr_assert_str_eq(a.state, "", "a Set-Cookie answer was cached");
+        answer b = get("/no-store", NULL, NULL);
+        cr_assert_str_eq(b.state, "");
+        cr_assert_str_eq(b.control, "no-store");
+    }
+    cr_assert_eq(runs, 4);
+    for (int i = 0; i < 2; i++) {
+        chopin_test_response *r = chopin_test_request(app, "GET", "/own", NULL, NULL, 0);
+        cr_assert_eq(count_header(r, "Cache-Control"), 1);
+        cr_assert_str_eq(chopin_test_header(r, "Cache-Control"),
+                         "public, max-age=5, stale-while-revalidate=30");
+        cr_assert_str_eq(chopin_test_header(r, "X-Cache"), i ? "HIT" : "MISS");
+        chopin_test_response_free(r);
+    }
+}
+
+/* A hit says how old it is, so that downstream caches count max-age from
+ * when the answer was made. */
+Test(response_cache, a_hit_carries_its_age, .timeout = 10) {
+    answer first = get("/items/5", NULL, NULL);
+    cr_assert_str_eq(first.state, "MISS");
+    struct timespec ts = {1, 100 * 1000000L};
+    nanosleep(&ts, NULL);
+    chopin_test_response *r = chopin_test_request(app, "GET", "/items/5", NULL, NULL, 0);
+    cr_assert_str_eq(chopin_test_header(r, "X-Cache"), "HIT");
+    const char *age = chopin_test_header(r, "Age");
+    cr_assert(age && atoi(age) >= 1 && atoi(age) <= 3, "Age %s", age ? age : "-");
+    chopin_test_response_free(r);
+}
+
+/* Auth put on the whole app (chopin_use) makes cached answers private too. */
+Test(response_cache, app_level_auth_makes_answers_private) {
+    chopin_app_free(app);
+    setup();
+    chopin_use(app, chopin_auth_required());
+    char ada[CHOPIN_JWT_MAX_LEN + 32];
+    bearer("1", ada, sizeof ada);
+    answer a = get("/items/3", ada, NULL);
+    cr_assert_eq(a.status, 200);
+    cr_assert_str_eq(a.control, "private, max-age=30");
 }
