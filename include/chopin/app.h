@@ -66,6 +66,7 @@ typedef struct {
     char jwt_audience[128];             /* JWT_AUDIENCE, empty: no aud claim */
     int auth_login_limit_per_ip; /* AUTH_LOGIN_LIMIT_PER_IP, 30 a minute (signup too); 0: none */
     int auth_login_limit_per_account; /* AUTH_LOGIN_LIMIT_PER_ACCOUNT, 10 a minute; 0: none */
+    size_t max_upload_bytes;          /* MAX_UPLOAD_SIZE, 100 MiB: bodies of .stream_body routes */
     size_t cache_max_bytes; /* CACHE_MAX_BYTES, 64 MiB: the in-memory cache (chopin/cache.h) */
     /* REDIS_URL, empty: the cache in process memory. redis://[[user]:password@]host[:port][/db] or
      * unix:///path/redis.sock[?db=N]: the cache, revocations and login counters in Redis. */
@@ -163,6 +164,12 @@ typedef struct {
     int cache_seconds;
     const char *cache_vary;
     bool cache_per_user;
+    /* The body is not read before the handler: it pulls it with
+     * chopin_body_read as it arrives (uploads; chopin/upload.h), up to
+     * max_body_bytes (0: MAX_UPLOAD_SIZE) instead of CHOPIN_MAX_BODY_BYTES.
+     * A larger Content-Length is refused with 413 before the body is read. */
+    bool stream_body;
+    uint64_t max_body_bytes;
 } chopin_route_options;
 
 void chopin_route_with(chopin_app *app, chopin_method m, const char *pattern, chopin_handler h,

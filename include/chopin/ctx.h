@@ -11,6 +11,8 @@
 #include "base.h"
 #include "json.h"
 
+#include <sys/types.h> /* ssize_t */
+
 typedef struct chopin_ctx chopin_ctx;
 typedef void (*chopin_handler)(chopin_ctx *c);
 
@@ -20,7 +22,18 @@ chopin_method chopin_req_method(const chopin_ctx *c);
 chopin_str chopin_req_path(const chopin_ctx *c);  /* raw path, without the query */
 chopin_str chopin_req_query(const chopin_ctx *c); /* raw query string, without '?' */
 chopin_str chopin_req_body(const chopin_ctx *c);  /* decoded (de-chunked) body */
-int chopin_req_http_minor(const chopin_ctx *c);   /* 0 for HTTP/1.0, 1 for HTTP/1.1 */
+/* The body a piece at a time, for every route: up to cap bytes into buf;
+ * returns how many, 0 at the end, or -1 with errno ECANCELED / ETIMEDOUT
+ * (the request is over), EMSGSIZE (past the route's limit: answer 413),
+ * EPROTO (bad chunked framing: 400) or ECONNRESET (the client stopped
+ * sending). On a route with .stream_body (chopin/app.h) the body is not read
+ * before the handler runs: chopin_body_read takes it from the connection as
+ * it arrives, suspending the handler while there is none, and
+ * chopin_req_body is empty. Elsewhere it hands out the body already read. */
+ssize_t chopin_body_read(chopin_ctx *c, void *buf, size_t cap);
+/* True when this request's body is streamed (read with chopin_body_read). */
+bool chopin_body_streamed(const chopin_ctx *c);
+int chopin_req_http_minor(const chopin_ctx *c); /* 0 for HTTP/1.0, 1 for HTTP/1.1 */
 /* A request header by case-insensitive name; the first one if repeated. */
 chopin_str chopin_req_header(const chopin_ctx *c, const char *name);
 size_t chopin_req_header_count(const chopin_ctx *c);

@@ -376,6 +376,16 @@ static void route_request(chopin_ctx *c, void *arg) {
     chopin_error(c, 404, "NOT_FOUND", "no route matches this path");
 }
 
+int64_t app_stream_limit(const http1_request *req, void *arg) {
+    chopin_app *app = arg;
+    router_match m;
+    router_lookup(app->router, req->method, req->path.ptr, req->path.len, &m);
+    const route_entry *r = m.route;
+    if (!r || !r->opts.stream_body) return -1;
+    return r->opts.max_body_bytes ? (int64_t)r->opts.max_body_bytes
+                                  : (int64_t)app->cfg.max_upload_bytes;
+}
+
 void app_handle(chopin_ctx *c, void *arg) {
     chopin_app *app = arg;
     c->db = app->db;
@@ -403,6 +413,7 @@ int chopin_app_start(chopin_app *app) {
     app->srv.cfg = &app->cfg;
     app->srv.handle = app_handle;
     app->srv.handle_arg = app;
+    app->srv.stream_limit = app_stream_limit;
     if (server_start(&app->srv)) return -1;
     app->running = true;
     return 0;

@@ -68,6 +68,9 @@ int app_jwt_init(chopin_app *app, char *err, size_t err_len);
 /* Composes middleware chains once; later calls do nothing. Returns -1 if the
  * app cannot start (a bad route). */
 int app_compose(chopin_app *app);
+/* The engine's question before reading a body: the route's streaming limit
+ * (.stream_body), or -1 to read the body whole first. */
+int64_t app_stream_limit(const http1_request *req, void *arg);
 /* The engine's entry: app middleware, routing, route middleware, handler. */
 void app_handle(chopin_ctx *c, void *arg);
 

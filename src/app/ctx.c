@@ -20,6 +20,7 @@ void ctx_init(chopin_ctx *c, chopin_arena *arena, chopin_buf_pool *pool, const c
      * its counters need resetting. */
     c->req = NULL;
     c->body = CHOPIN_STR_NULL;
+    c->body_read = 0;
     c->arena = arena;
     c->pool = pool;
     c->cfg = cfg;

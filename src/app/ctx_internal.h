@@ -24,6 +24,7 @@ struct chopin_ctx {
     /* Set by the engine for each request. */
     const http1_request *req;
     chopin_str body;
+    size_t body_read; /* chopin_body_read's place in body */
     chopin_arena *arena;   /* the worker's, reset after the response */
     chopin_buf_pool *pool; /* the worker's */
     const chopin_config *cfg;

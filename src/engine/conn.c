@@ -45,6 +45,10 @@ void conn_set_peer(conn *c, const struct sockaddr *sa) {
 
 static void reset_request(conn *c) {
     c->rstate = RS_HEAD;
+    c->streaming = c->stream_done = c->stream_wants = false;
+    c->stream_error = 0;
+    c->stream_limit = c->stream_read = 0;
+    c->chunk_end = 0;
     memset(&c->scan, 0, sizeof c->scan);
     memset(&c->chunked, 0, sizeof c->chunked);
     c->head_len = 0;
@@ -77,7 +81,10 @@ static void complete(conn *c, task *t) {
     chopin_ctx *ctx = &t->ctx;
     const http1_request *req = &t->req;
     if (!ctx->status) chopin_error(ctx, 500, "INTERNAL_ERROR", "the handler sent no response");
-    bool keep_alive = req->keep_alive && !w->stopping;
+    /* A streamed body the handler did not read to its end (or could not:
+     * bad framing, too large) leaves the input unframed: close after this. */
+    bool unframed = c->streaming && !c->stream_done;
+    bool keep_alive = req->keep_alive && !w->stopping && !unframed;
     bool head_only = req->method == CHOPIN_HEAD;
     if (response_serialize(w, c, ctx, head_only, keep_alive, req->minor_version) != 0) {
         c->close_after = true; /* out of memory: nothing sane can be sent */
@@ -135,6 +142,39 @@ static void wait_for_body(conn *c) {
     worker_set_timeout(w, c, TO_BODY);
 }
 
+/* The route streams its body: the handler starts now, with the head
+ * copied into its task and the head's bytes dropped from the buffer, which
+ * from here on holds only body bytes (body.c). A Content-Length over the
+ * route's limit is refused before a byte of the body is read. */
+static bool dispatch_streaming(conn *c, const http1_request *req, size_t head_len, int64_t limit) {
+    worker *w = c->w;
+    if (req->content_length > limit) {
+        fail(c, 413);
+        return false;
+    }
+    c->streaming = true;
+    c->stream_limit = limit;
+    if (req->chunked)
+        c->rstate = RS_CHUNKED;
+    else
+        c->rstate = RS_BODY, c->body_len = req->content_length;
+    const char *head = c->in.data + c->in_pos;
+    c->in_pos += head_len; /* before the handler runs: it reads from here */
+    c->head_len = 0;
+    task *t = task_start_streaming(w, c, req, head, head_len);
+    if (!t) {
+        fail(c, 503);
+        return false;
+    }
+    if (task_done(t)) {
+        complete(c, t);
+        return !c->close_after;
+    }
+    c->task = t;
+    worker_set_timeout(w, c, TO_HANDLER);
+    return false;
+}
+
 /* Starts a request whose head is complete. Returns false to stop the batch. */
 static bool begin_body(conn *c, size_t head_len) {
     worker *w = c->w;
@@ -149,6 +189,12 @@ static bool begin_body(conn *c, size_t head_len) {
     else if (req->content_length > 0)
         c->rstate = RS_BODY, c->body_len = req->content_length;
     return true;
+}
+
+/* The route's streaming limit when the request has a body to stream, else -1. */
+static int64_t stream_limit_of(const worker *w, const http1_request *req) {
+    if (!w->srv->stream_limit || (!req->chunked && req->content_length <= 0)) return -1;
+    return w->srv->stream_limit(req, w->srv->handle_arg);
 }
 
 /* Drops the bytes between the decoded body and the undecoded rest, so a
@@ -180,6 +226,8 @@ static bool step(conn *c) {
             fail(c, -rc);
             return false;
         }
+        int64_t limit = stream_limit_of(w, &w->req);
+        if (limit >= 0) return dispatch_streaming(c, &w->req, (size_t)rc, limit);
         if (!begin_body(c, (size_t)rc)) return false;
         if (c->rstate == RS_HEAD) return dispatch(c, &w->req, CHOPIN_STR_NULL, (size_t)rc);
     }
@@ -237,7 +285,7 @@ static int ensure_read_space(conn *c) {
     worker *w = c->w;
     char *before = c->in.data;
     size_t want = MIN_READ_SPACE;
-    if (c->rstate == RS_BODY) {
+    if (c->rstate == RS_BODY && !c->streaming) {
         size_t need = c->head_len + (size_t)c->body_len;
         size_t have = c->in.len - c->in_pos;
         if (need > have) want = need - have;
@@ -337,6 +385,15 @@ static int linger_read(conn *c) {
 static int read_some(conn *c, int *budget) {
     for (;;) {
         if (c->file_fd >= 0) c->read_paused = true; /* resume once the file is out */
+        /* A handler waiting for more of its streamed body: read for it. */
+        if (c->task && c->streaming && c->stream_wants) {
+            int got = conn_stream_fill(c);
+            if (got == 0) return 0;
+            c->stream_wants = false;
+            task_unpark(c->task, 0); /* it takes the bytes, or sees the close */
+            c->unread = got > 0;
+            return 0;
+        }
         /* While a handler waits, its views pin the read buffer: the input
          * stays in the socket until the handler is done. */
         if (c->read_paused || c->close_after || c->task) {

@@ -111,6 +111,7 @@ struct task {
     chopin_timer wait_timer;
     chopin_timer deadline;
     bool finished;  /* the handler has returned */
+    bool stream;    /* its body is streamed from the connection (body.c) */
     bool cancelled; /* client gone: waits fail with ECANCELED */
     bool timed_out; /* deadline passed: waits fail with ETIMEDOUT */
     offload_job job;
@@ -176,6 +177,16 @@ struct conn {
     conn *next_deferred; /* in the worker's deferred list */
     bool deferred;
     task *task; /* a handler suspended on this connection's request */
+    /* A streamed body (a route with .stream_body): the handler runs once the
+     * head is in and pulls the body with chopin_body_read; the head was
+     * copied into its task, so in holds only body bytes from in_pos. */
+    bool streaming;
+    bool stream_done;  /* the whole body has been handed over */
+    bool stream_wants; /* the handler is parked until more body arrives */
+    int stream_error;  /* 413 / 400 from the framing, or 0 */
+    int64_t stream_limit;
+    int64_t stream_read; /* body bytes handed to the handler */
+    size_t chunk_end;    /* chunked: where the encoding ended, once it has */
     uint8_t peer[16];    /* the client's address (4 bytes for IPv4), for chopin_client_addr */
     uint8_t peer_family; /* AF_INET, AF_INET6, or 0 when unknown */
 };
@@ -224,6 +235,9 @@ struct server {
     const chopin_config *cfg;
     void (*handle)(chopin_ctx *c, void *arg);
     void *handle_arg;
+    /* Whether the request's body is streamed to its handler, and up to what
+     * size: -1 reads it whole first (up to CHOPIN_MAX_BODY_BYTES). NULL: never. */
+    int64_t (*stream_limit)(const http1_request *req, void *arg);
     worker *workers;
     int num_workers;
     int port; /* the bound port, known once started */
@@ -266,6 +280,10 @@ bool conn_is_idle(const conn *c);
 /* Runs the request's handler on a coroutine until it finishes or waits.
  * Returns NULL when out of memory. */
 task *task_start(worker *w, conn *c, const http1_request *req, chopin_str body, size_t consumed);
+/* The same for a streamed body: the head (head_len bytes at head, which req's
+ * views point into) is copied into the task first. */
+task *task_start_streaming(worker *w, conn *c, const http1_request *req, const char *head,
+                           size_t head_len);
 bool task_done(const task *t);
 void task_free(worker *w, task *t);
 /* The client went away: waits fail with ECANCELED; the task keeps c's read buffer. */
@@ -284,6 +302,15 @@ int task_park(task *t, void (*abandon)(void *arg), void *arg);
 void task_unpark(task *t, int result);
 /* Resumes the tasks made ready; worker_poll calls it after every round. */
 void task_run_ready(worker *w);
+
+/* --- body.c --- */
+/* The next body bytes of a streamed request into dst: the count, 0 at the
+ * end, BODY_AGAIN when none are here yet, or -1 (c->stream_error says why). */
+#define BODY_AGAIN (-2)
+ssize_t conn_stream_take(conn *c, char *dst, size_t cap);
+/* One read from the socket for a waiting handler: 1 read something, 0 would
+ * block, -1 the client closed or failed. */
+int conn_stream_fill(conn *c);
 
 /* --- offload.c --- */
 offload_pool *offload_pool_new(int threads);

@@ -119,7 +119,45 @@ static void describe(void *arg, char *buf, size_t cap) {
     buf[n] = 0;
 }
 
+/* A view into [old, old + len) moved to the same place in copy. */
+static void rebase(chopin_str *s, const char *old, size_t len, const char *copy) {
+    if (s->ptr && s->ptr >= old && s->ptr < old + len) s->ptr = copy + (s->ptr - old);
+}
+
+static task *task_run(worker *w, task *t);
+static task *task_start_prepared(worker *w, conn *c, const http1_request *req, chopin_str body,
+                                 size_t consumed);
+
+task *task_start_streaming(worker *w, conn *c, const http1_request *req, const char *head,
+                           size_t head_len) {
+    task *t = task_start_prepared(w, c, req, CHOPIN_STR_NULL, 0);
+    if (!t) return NULL;
+    t->stream = true;
+    char *copy = arena_alloc(&t->arena, head_len);
+    if (!copy) {
+        task_free(w, t);
+        return NULL;
+    }
+    memcpy(copy, head, head_len);
+    rebase(&t->req.method_name, head, head_len, copy);
+    rebase(&t->req.target, head, head_len, copy);
+    rebase(&t->req.path, head, head_len, copy);
+    rebase(&t->req.query, head, head_len, copy);
+    for (size_t i = 0; i < t->req.num_headers; i++) {
+        rebase(&t->headers[i].name, head, head_len, copy);
+        rebase(&t->headers[i].value, head, head_len, copy);
+    }
+    return task_run(w, t);
+}
+
 task *task_start(worker *w, conn *c, const http1_request *req, chopin_str body, size_t consumed) {
+    task *t = task_start_prepared(w, c, req, body, consumed);
+    return t ? task_run(w, t) : NULL;
+}
+
+/* A task for the request, not yet run. */
+static task *task_start_prepared(worker *w, conn *c, const http1_request *req, chopin_str body,
+                                 size_t consumed) {
     task *t = task_get(w);
     if (!t) return NULL;
     t->c = c;
@@ -137,7 +175,7 @@ task *task_start(worker *w, conn *c, const http1_request *req, chopin_str body, 
     t->ctx.req = &t->req;
     t->ctx.body = body;
     t->ctx.task = t;
-    t->cancelled = t->timed_out = t->finished = false;
+    t->cancelled = t->timed_out = t->finished = t->stream = false;
     t->waiting = WAIT_NONE;
     __atomic_store_n(&w->tasks_live, w->tasks_live + 1, __ATOMIC_RELAXED);
     t->co = w->spare_co ? w->spare_co : coro_new(&w->coros, coro_loop, NULL, describe);
@@ -146,6 +184,10 @@ task *task_start(worker *w, conn *c, const http1_request *req, chopin_str body, 
         task_free(w, t);
         return NULL;
     }
+    return t;
+}
+
+static task *task_run(worker *w, task *t) {
     t->co->arg = t;
     coro_resume(t->co);
     if (t->finished)

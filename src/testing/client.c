@@ -19,6 +19,7 @@ static worker *test_worker(chopin_app *app) {
     app->test_srv.cfg = &app->cfg;
     app->test_srv.handle = app_handle;
     app->test_srv.handle_arg = app;
+    app->test_srv.stream_limit = app_stream_limit;
     app->test_srv.num_workers = 1;
     worker *w = calloc(1, sizeof *w);
     if (!w || worker_init(w, &app->test_srv, 0) || worker_open_loop(w)) {
