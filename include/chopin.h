@@ -19,6 +19,7 @@
 #include "chopin/middleware.h"
 #include "chopin/cache.h"
 #include "chopin/openapi.h"
+#include "chopin/static.h"
 #include "chopin/testing.h"
 
 #define CHOPIN_VERSION "0.1.0"

@@ -170,6 +170,9 @@ typedef struct {
      * A larger Content-Length is refused with 413 before the body is read. */
     bool stream_body;
     uint64_t max_body_bytes;
+    /* Anything the handler needs that is the route's own (a folder, a
+     * store): chopin_route_data(c) gives it back. Not copied. */
+    const void *data;
 } chopin_route_options;
 
 void chopin_route_with(chopin_app *app, chopin_method m, const char *pattern, chopin_handler h,

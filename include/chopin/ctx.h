@@ -40,6 +40,8 @@ size_t chopin_req_header_count(const chopin_ctx *c);
 void chopin_req_header_at(const chopin_ctx *c, size_t i, chopin_str *name, chopin_str *value);
 /* A path parameter (":id" or "*rest" in the route), percent-decoded. */
 chopin_str chopin_param(const chopin_ctx *c, const char *name);
+/* The .data of the route's options (chopin/app.h), or NULL. */
+const void *chopin_route_data(const chopin_ctx *c);
 /* A query parameter, percent-decoded ('+' is a space); the first if repeated.
  * The query string is parsed on the first call, not before. */
 chopin_str chopin_query(chopin_ctx *c, const char *name);

@@ -14,6 +14,12 @@
 
 static void route_options_free(chopin_route_options *o);
 
+struct app_owned {
+    void *p;
+    void (*destroy)(void *);
+    struct app_owned *next;
+};
+
 static void mw_push(mw_list *l, chopin_middleware mw) {
     chopin_middleware *n = realloc(l->items, (l->count + 1) * sizeof *n);
     if (!n) abort();
@@ -106,12 +112,25 @@ void chopin_app_free(chopin_app *app) {
     db_close(app->db); /* after the workers: their connections went with them */
     chopin_jwt_key_free(app->jwt_key);
     openapi_docs_free(app->docs);
+    while (app->owned) {
+        struct app_owned *o = app->owned;
+        app->owned = o->next;
+        o->destroy(o->p);
+        free(o);
+    }
     mem_cache_free(app->cache);
     redis_backend_free(app->redis);
     free(app);
 }
 
 /* --- Registration -------------------------------------------------------------- */
+
+void app_own(chopin_app *app, void *p, void (*destroy)(void *)) {
+    struct app_owned *o = malloc(sizeof *o);
+    if (!o) abort();
+    *o = (struct app_owned){p, destroy, app->owned};
+    app->owned = o;
+}
 
 static char *dup_or_null(const char *s) {
     char *d = s ? strdup(s) : NULL;
@@ -374,6 +393,11 @@ static void route_request(chopin_ctx *c, void *arg) {
         return;
     }
     chopin_error(c, 404, "NOT_FOUND", "no route matches this path");
+}
+
+const void *chopin_route_data(const chopin_ctx *c) {
+    const route_entry *r = c->route;
+    return r ? r->opts.data : NULL;
 }
 
 int64_t app_stream_limit(const http1_request *req, void *arg) {

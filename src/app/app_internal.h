@@ -50,6 +50,7 @@ struct chopin_app {
     struct openapi_docs *docs;      /* the document and the docs page (src/openapi) */
     struct mem_cache *cache;        /* chopin/cache.h's in-memory store (src/cache) */
     struct redis_backend *redis;    /* REDIS_URL's server instead, when set */
+    struct app_owned *owned;        /* freed with the app (app_own) */
 };
 
 /* src/openapi/serve.c: registers the docs routes (API_DOCS) and builds what
@@ -57,6 +58,9 @@ struct chopin_app {
  * -1 with a message. openapi_docs_free takes NULL. */
 int openapi_mount(chopin_app *app, char *err, size_t err_len);
 void openapi_docs_free(struct openapi_docs *docs);
+
+/* Hands p to the app: destroy(p) runs in chopin_app_free (route data). */
+void app_own(chopin_app *app, void *p, void (*destroy)(void *));
 
 /* Registration for the app's own routes (the docs). */
 void app_add_route(chopin_app *app, chopin_group *g, chopin_method m, const char *pattern,

@@ -274,7 +274,21 @@ void chopin_send_file(chopin_ctx *c, int status, const char *content_type, const
     c->content_type =
         content_type ? chopin_str_c(content_type) : CHOPIN_STR("application/octet-stream");
     c->file_fd = fd;
+    c->file_off = 0;
     c->file_len = st.st_size;
+}
+
+void ctx_send_fd(chopin_ctx *c, int status, const char *content_type, int fd, int64_t off,
+                 int64_t len) {
+    if (!claim(c, status)) {
+        close(fd);
+        return;
+    }
+    c->content_type =
+        content_type ? chopin_str_c(content_type) : CHOPIN_STR("application/octet-stream");
+    c->file_fd = fd;
+    c->file_off = off;
+    c->file_len = len;
 }
 
 chopin_json *ctx_error_open(chopin_ctx *c, int status, const char *code, const char *message) {

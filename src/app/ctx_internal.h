@@ -24,7 +24,7 @@ struct chopin_ctx {
     /* Set by the engine for each request. */
     const http1_request *req;
     chopin_str body;
-    size_t body_read; /* chopin_body_read's place in body */
+    size_t body_read;      /* chopin_body_read's place in body */
     chopin_arena *arena;   /* the worker's, reset after the response */
     chopin_buf_pool *pool; /* the worker's */
     const chopin_config *cfg;
@@ -45,7 +45,8 @@ struct chopin_ctx {
     resp_header *headers, *headers_tail;
     chopin_buf body_buf; /* response body, from the worker's pool */
     int file_fd;         /* -1, or a file to send after the head */
-    int64_t file_len;
+    int64_t file_off;    /* from this offset */
+    int64_t file_len;    /* this many bytes */
     bool is_json;
     chopin_json json;
 
@@ -74,6 +75,11 @@ size_t ctx_parse_pairs(chopin_ctx *c, chopin_str text, query_param **out);
  * "message","request_id"?, leaving the inner object open for more members (422 adds
  * "fields"); close it with two chopin_json_end and chopin_json_finish. */
 chopin_json *ctx_error_open(chopin_ctx *c, int status, const char *code, const char *message);
+
+/* Answers with len bytes of the open file fd from off (sendfile), which the
+ * response now owns. */
+void ctx_send_fd(chopin_ctx *c, int status, const char *content_type, int fd, int64_t off,
+                 int64_t len);
 
 /* Releases what the response held (body buffer, file descriptor). */
 void ctx_finish(chopin_ctx *c);

@@ -90,7 +90,7 @@ static void complete(conn *c, task *t) {
         c->close_after = true; /* out of memory: nothing sane can be sent */
     } else if (ctx->file_fd >= 0 && !head_only) {
         c->file_fd = ctx->file_fd;
-        c->file_off = 0;
+        c->file_off = ctx->file_off;
         c->file_left = ctx->file_len;
         ctx->file_fd = -1;
     }
