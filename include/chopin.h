@@ -20,6 +20,7 @@
 #include "chopin/cache.h"
 #include "chopin/openapi.h"
 #include "chopin/static.h"
+#include "chopin/upload.h"
 #include "chopin/testing.h"
 
 #define CHOPIN_VERSION "0.1.0"

@@ -7,8 +7,11 @@
  */
 #include "demo.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 /* The app, for the index to list its routes from the route table. */
 static const chopin_app *the_app;
@@ -338,6 +341,44 @@ static void admin_stats(chopin_ctx *c) {
     chopin_json_model(c, 200, &stats_model, &(stats){true});
 }
 
+/* Uploads: files streamed to UPLOAD_DIR whatever their size (up to
+ * MAX_UPLOAD_SIZE), each answered with where it is now. */
+typedef struct {
+    const char *field;
+    const char *original_name;
+    const char *stored_name;
+    const char *url;
+    const char *content_type;
+    int64_t size;
+    const char *sha256;
+} stored_file;
+#define STORED_FILE_FIELDS(F)                                                                      \
+    F(stored_file, field, CHOPIN_STRING, .required = true),                                        \
+        F(stored_file, original_name, CHOPIN_STRING, .required = true),                            \
+        F(stored_file, stored_name, CHOPIN_STRING, .required = true),                              \
+        F(stored_file, url, CHOPIN_STRING, .required = true),                                      \
+        F(stored_file, content_type, CHOPIN_STRING, .required = true),                             \
+        F(stored_file, size, CHOPIN_INT64, .required = true),                                      \
+        F(stored_file, sha256, CHOPIN_STRING, .required = true)
+CHOPIN_MODEL(stored_file, STORED_FILE_FIELDS);
+
+static void upload_files(chopin_ctx *c) {
+    chopin_upload *up = chopin_upload_receive(c, NULL);
+    if (!up) return; /* 400 / 413 / 422 answered, nothing kept */
+    stored_file *out = chopin_alloc(c, (up->count ? up->count : 1) * sizeof *out);
+    if (!out) return;
+    for (size_t i = 0; i < up->count; i++) {
+        const chopin_upload_file *f = &up->files[i];
+        size_t len = strlen(f->stored_name) + 16;
+        char *url = chopin_alloc(c, len);
+        if (!url) return;
+        snprintf(url, len, "/uploads/%s", f->stored_name);
+        out[i] = (stored_file){f->field,        f->original_name, f->stored_name, url,
+                               f->content_type, (int64_t)f->size, f->sha256};
+    }
+    chopin_json_models(c, 201, &stored_file_model, out, up->count);
+}
+
 int demo_setup(chopin_app *app) {
     the_app = app;
     chopin_use(app, chopin_cors(&(chopin_cors_options){.allow_origins = "*"}));
@@ -386,6 +427,20 @@ int demo_setup(chopin_app *app) {
     chopin_delete_with(app, "/todos/:id", delete_todo, .summary = "Delete a todo", .tags = "todos",
                        .params = &todo_id_model,
                        .responses = {{.status = 204, .description = "Deleted"}});
+    chopin_post_with(
+        app, "/uploads", upload_files, .stream_body = true, .tags = "files",
+        .summary = "Upload files (multipart/form-data, or one file as the body)",
+        .responses = {{.status = 201, .model = &stored_file_model, .shape = CHOPIN_SHAPE_LIST},
+                      {.status = 400},
+                      {.status = 413},
+                      {.status = 422}});
+    /* What was uploaded is served back from the same folder. */
+    const char *dir = chopin_app_config(app)->upload_dir;
+    if (mkdir(dir, 0750) && errno != EEXIST) {
+        fprintf(stderr, "chopin-hello: cannot make %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    if (chopin_static(app, "/uploads", dir, &(chopin_static_options){.max_age = 3600})) return -1;
     if (create_tables(app)) return -1;
     /* Accounts: POST /api/auth/signup, /login, /refresh, /logout, GET /me. */
     if (chopin_auth_mount(app, NULL)) return -1;

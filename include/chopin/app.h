@@ -67,6 +67,7 @@ typedef struct {
     int auth_login_limit_per_ip; /* AUTH_LOGIN_LIMIT_PER_IP, 30 a minute (signup too); 0: none */
     int auth_login_limit_per_account; /* AUTH_LOGIN_LIMIT_PER_ACCOUNT, 10 a minute; 0: none */
     size_t max_upload_bytes;          /* MAX_UPLOAD_SIZE, 100 MiB: bodies of .stream_body routes */
+    char upload_dir[512];             /* UPLOAD_DIR, "uploads": chopin/upload.h's files */
     size_t cache_max_bytes; /* CACHE_MAX_BYTES, 64 MiB: the in-memory cache (chopin/cache.h) */
     /* REDIS_URL, empty: the cache in process memory. redis://[[user]:password@]host[:port][/db] or
      * unix:///path/redis.sock[?db=N]: the cache, revocations and login counters in Redis. */

@@ -79,6 +79,7 @@ static const setting settings[] = {
     {"AUTH_LOGIN_LIMIT_PER_IP", K_INT, OFF(auth_login_limit_per_ip), 0, 1000000},
     {"AUTH_LOGIN_LIMIT_PER_ACCOUNT", K_INT, OFF(auth_login_limit_per_account), 0, 1000000},
     {"MAX_UPLOAD_SIZE", K_SIZE, OFF(max_upload_bytes), 0, 1LL << 50},
+    {"UPLOAD_DIR", K_TEXT, OFF(upload_dir), 1, sizeof(((chopin_config *)0)->upload_dir) - 1},
     {"CACHE_MAX_BYTES", K_SIZE, OFF(cache_max_bytes), 64 * 1024, 1LL << 40},
     {"REDIS_URL", K_TEXT, OFF(redis_url), 0, sizeof(((chopin_config *)0)->redis_url) - 1},
     {"REDIS_TIMEOUT", K_MS, OFF(redis_timeout_ms), 1, 600000},
@@ -142,6 +143,7 @@ void chopin_config_defaults(chopin_config *cfg) {
     cfg->auth_login_limit_per_ip = 30;
     cfg->auth_login_limit_per_account = 10;
     cfg->max_upload_bytes = 100 << 20;
+    strcpy(cfg->upload_dir, "uploads");
     cfg->cache_max_bytes = 64 << 20;
     cfg->redis_timeout_ms = 1000;
     strcpy(cfg->api_title, "Chopin API");
