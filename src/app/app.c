@@ -2,6 +2,7 @@
 #include "app_internal.h"
 #include "../auth/auth_internal.h"
 #include "../cache/cache_internal.h"
+#include "../upload/upload_internal.h"
 
 #include "chopin/async.h"
 #include "chopin/middleware.h"
@@ -425,6 +426,10 @@ void app_handle(chopin_ctx *c, void *arg) {
 
 int chopin_app_start(chopin_app *app) {
     if (app->running || app_compose(app)) return -1;
+    /* Uploads cut off by a process that died left .part files: an hour old
+     * is no upload in progress any more (another process may share the
+     * folder during a restart). */
+    local_clean_stale(app->cfg.upload_dir, 3600);
     if (app->cfg.database_auto_migrate) {
         char err[512];
         int n = chopin_migrate(app, app->cfg.database_migrations, err, sizeof err);

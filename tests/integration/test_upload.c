@@ -225,3 +225,25 @@ Test(upload, curl_f_files_and_fields_served_back) {
     cr_assert_eq(h_stop(s), 0);
     h_free(s);
 }
+
+/* A .part file left by a process that died is removed at the next start
+ * once it is an hour old; a fresh one (an upload in progress elsewhere)
+ * stays. */
+Test(upload, stale_temporary_files_are_cleaned_at_start) {
+    char tmp[160], old[200], fresh[200];
+    snprintf(tmp, sizeof tmp, "%s/.tmp", uploads);
+    cr_assert_eq(mkdir(uploads, 0750), 0);
+    cr_assert_eq(mkdir(tmp, 0750), 0);
+    snprintf(old, sizeof old, "%s/dead.part", tmp);
+    snprintf(fresh, sizeof fresh, "%s/live.part", tmp);
+    fclose(fopen(old, "w"));
+    fclose(fopen(fresh, "w"));
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "touch -d '2 hours ago' '%s'", old);
+    cr_assert_eq(system(cmd), 0);
+    h_server *s = start_hello("1m");
+    cr_assert_eq(access(old, F_OK), -1, "the stale file stayed");
+    cr_assert_eq(access(fresh, F_OK), 0, "a fresh one was removed");
+    cr_assert_eq(h_stop(s), 0);
+    h_free(s);
+}
