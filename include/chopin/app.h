@@ -68,6 +68,14 @@ typedef struct {
     int auth_login_limit_per_account; /* AUTH_LOGIN_LIMIT_PER_ACCOUNT, 10 a minute; 0: none */
     size_t max_upload_bytes;          /* MAX_UPLOAD_SIZE, 100 MiB: bodies of .stream_body routes */
     char upload_dir[512];             /* UPLOAD_DIR, "uploads": chopin/upload.h's files */
+    /* S3-compatible storage for uploads instead of UPLOAD_DIR, when S3_BUCKET is set. */
+    char s3_bucket[256];            /* S3_BUCKET */
+    char s3_region[64];             /* S3_REGION, "us-east-1" */
+    char s3_endpoint[512];          /* S3_ENDPOINT, empty: AWS; "http://host:port": path-style */
+    char s3_access_key_id[128];     /* S3_ACCESS_KEY_ID */
+    char s3_secret_access_key[256]; /* S3_SECRET_ACCESS_KEY, never logged */
+    char s3_prefix[256];            /* S3_PREFIX, keys under "<prefix>/" */
+    char s3_public_url[512];        /* S3_PUBLIC_URL, where objects are public: file URLs */
     size_t cache_max_bytes; /* CACHE_MAX_BYTES, 64 MiB: the in-memory cache (chopin/cache.h) */
     /* REDIS_URL, empty: the cache in process memory. redis://[[user]:password@]host[:port][/db] or
      * unix:///path/redis.sock[?db=N]: the cache, revocations and login counters in Redis. */

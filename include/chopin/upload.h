@@ -32,7 +32,10 @@ typedef struct {
     const char *field;         /* the form field ("" for a whole-body upload) */
     const char *original_name; /* the client's file name, sanitized; "" when none */
     const char *stored_name;   /* "<uuid>.<ext>", under UPLOAD_DIR (and .subdir) */
-    const char *path;          /* where it is: UPLOAD_DIR/<subdir>/<stored_name> */
+    const char *path;          /* where it is: UPLOAD_DIR/<subdir>/<stored_name>, or with S3_BUCKET
+                                  the object's key ("<S3_PREFIX>/<subdir>/<stored_name>") */
+    const char *url;           /* S3_PUBLIC_URL/<key> when set; else NULL (see chopin_upload_url) */
+    bool remote;               /* in S3-compatible storage */
     const char *content_type;  /* sniffed from the content ("image/png") */
     uint64_t size;
     char sha256[65]; /* hex */
@@ -65,5 +68,9 @@ chopin_upload *chopin_upload_receive(chopin_ctx *c, const chopin_upload_options 
 /* Removes a stored file (say, when the database insert that records it
  * failed). 0, or -1 with errno. */
 int chopin_upload_remove(chopin_ctx *c, const chopin_upload_file *f);
+
+/* A URL to GET a file stored in S3 with for expires_s seconds (a presigned
+ * URL, SigV4), in the arena; NULL for a local file or on failure. */
+char *chopin_upload_url(chopin_ctx *c, const char *key, int expires_s);
 
 #endif

@@ -80,6 +80,16 @@ static const setting settings[] = {
     {"AUTH_LOGIN_LIMIT_PER_ACCOUNT", K_INT, OFF(auth_login_limit_per_account), 0, 1000000},
     {"MAX_UPLOAD_SIZE", K_SIZE, OFF(max_upload_bytes), 0, 1LL << 50},
     {"UPLOAD_DIR", K_TEXT, OFF(upload_dir), 1, sizeof(((chopin_config *)0)->upload_dir) - 1},
+    {"S3_BUCKET", K_TEXT, OFF(s3_bucket), 0, sizeof(((chopin_config *)0)->s3_bucket) - 1},
+    {"S3_REGION", K_TEXT, OFF(s3_region), 1, sizeof(((chopin_config *)0)->s3_region) - 1},
+    {"S3_ENDPOINT", K_TEXT, OFF(s3_endpoint), 0, sizeof(((chopin_config *)0)->s3_endpoint) - 1},
+    {"S3_ACCESS_KEY_ID", K_TEXT, OFF(s3_access_key_id), 0,
+     sizeof(((chopin_config *)0)->s3_access_key_id) - 1},
+    {"S3_SECRET_ACCESS_KEY", K_TEXT, OFF(s3_secret_access_key), 0,
+     sizeof(((chopin_config *)0)->s3_secret_access_key) - 1},
+    {"S3_PREFIX", K_TEXT, OFF(s3_prefix), 0, sizeof(((chopin_config *)0)->s3_prefix) - 1},
+    {"S3_PUBLIC_URL", K_TEXT, OFF(s3_public_url), 0,
+     sizeof(((chopin_config *)0)->s3_public_url) - 1},
     {"CACHE_MAX_BYTES", K_SIZE, OFF(cache_max_bytes), 64 * 1024, 1LL << 40},
     {"REDIS_URL", K_TEXT, OFF(redis_url), 0, sizeof(((chopin_config *)0)->redis_url) - 1},
     {"REDIS_TIMEOUT", K_MS, OFF(redis_timeout_ms), 1, 600000},
@@ -144,6 +154,7 @@ void chopin_config_defaults(chopin_config *cfg) {
     cfg->auth_login_limit_per_account = 10;
     cfg->max_upload_bytes = 100 << 20;
     strcpy(cfg->upload_dir, "uploads");
+    strcpy(cfg->s3_region, "us-east-1");
     cfg->cache_max_bytes = 64 << 20;
     cfg->redis_timeout_ms = 1000;
     strcpy(cfg->api_title, "Chopin API");
@@ -401,7 +412,8 @@ int chopin_config_load(chopin_config *cfg, const char *env_path, char *err, size
         if (apply(cfg, s, v)) {
             char why[160];
             if (s->offset == OFF(database_url) || s->offset == OFF(jwt_secret) ||
-                s->offset == OFF(api_docs_password) || s->offset == OFF(redis_url))
+                s->offset == OFF(api_docs_password) || s->offset == OFF(redis_url) ||
+                s->offset == OFF(s3_secret_access_key))
                 snprintf(err, err_len, "%s (value not shown) is invalid: expected %s", s->env,
                          expectation(s, why, sizeof why));
             else

@@ -86,7 +86,7 @@ local_file *local_begin(chopin_ctx *c, const char *upload_dir) {
     for (size_t i = 0; i < sizeof r; i++)
         n += snprintf(f->tmp_path + n, sizeof f->tmp_path - (size_t)n, "%02x", r[i]);
     snprintf(f->tmp_path + n, sizeof f->tmp_path - (size_t)n, ".part");
-    f->fd = open(f->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    f->fd = open(f->tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (f->fd < 0) {
         int e = errno;
         free(f->batch);
@@ -108,6 +108,10 @@ int local_write(chopin_ctx *c, local_file *f, const char *data, size_t len) {
         if (f->used == LOCAL_BATCH && flush_batch(c, f)) return -1;
     }
     return 0;
+}
+
+int local_flush_fd(chopin_ctx *c, local_file *f) {
+    return flush_batch(c, f) ? -1 : f->fd;
 }
 
 void local_abort(chopin_ctx *c, local_file *f) {

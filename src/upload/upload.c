@@ -4,6 +4,7 @@
 #include "upload_internal.h"
 
 #include "multipart.h"
+#include "s3.h"
 
 #include "../app/app_internal.h"
 #include "../model/model_internal.h"
@@ -39,6 +40,7 @@ typedef struct {
     chopin_ctx *c;
     const chopin_upload_options *o;
     const char *upload_dir;
+    const s3_config *s3; /* S3_BUCKET set: files go there */
     size_t max_files, max_fields, max_field_bytes;
     uint64_t max_file_bytes;
     /* What is kept. */
@@ -153,6 +155,33 @@ static bool push_file(receiver *r, const chopin_upload_file *info) {
     return true;
 }
 
+/* The temporary file goes to the bucket as <subdir>/<stored name> and is
+ * removed; the key (with S3_PREFIX) in the arena, or NULL. */
+static const char *store_s3(receiver *r) {
+    file_in *f = &r->file;
+    const char *sub = r->o->subdir, *prefix = r->s3->prefix;
+    size_t len = (sub ? strlen(sub) + 1 : 0) + strlen(f->info.stored_name) + 1;
+    char *key = chopin_alloc(r->c, len);
+    int fd = key ? local_flush_fd(r->c, f->tmp) : -1;
+    if (fd >= 0) snprintf(key, len, "%s%s%s", sub ? sub : "", sub ? "/" : "", f->info.stored_name);
+    bool ok = fd >= 0 && s3_put_file(r->c, r->s3, key, fd, f->info.size, f->info.content_type,
+                                     f->info.sha256) == 0;
+    local_abort(r->c, f->tmp);
+    if (!ok) return NULL;
+    f->info.remote = true;
+    size_t flen = strlen(prefix) + len + 2;
+    char *full = chopin_alloc(r->c, flen);
+    if (full) snprintf(full, flen, "%s%s%s", prefix, prefix[0] ? "/" : "", key);
+    const char *pub = r->c->cfg->s3_public_url;
+    if (full && pub[0]) {
+        size_t ulen = strlen(pub) + flen + 2;
+        char *url = chopin_alloc(r->c, ulen);
+        if (url) snprintf(url, ulen, "%s/%s", pub, full);
+        f->info.url = url;
+    }
+    return full;
+}
+
 static int file_end(receiver *r) {
     file_in *f = &r->file;
     if (f->skipped) return 0;
@@ -163,12 +192,15 @@ static int file_end(receiver *r) {
     for (unsigned int i = 0; i < n && i < 32; i++)
         snprintf(f->info.sha256 + 2 * i, 3, "%02x", sum[i]);
     f->info.stored_name = stored_name(r->c, f->info.original_name);
-    f->info.path = f->info.stored_name ? local_commit(r->c, f->tmp, r->upload_dir, r->o->subdir,
-                                                      f->info.stored_name)
-                                       : NULL;
+    if (r->s3)
+        f->info.path = f->info.stored_name ? store_s3(r) : NULL;
+    else
+        f->info.path = f->info.stored_name ? local_commit(r->c, f->tmp, r->upload_dir, r->o->subdir,
+                                                          f->info.stored_name)
+                                           : NULL;
     f->tmp = NULL; /* committed or removed */
     if (!f->info.path || !push_file(r, &f->info)) {
-        if (f->info.path) unlink(f->info.path);
+        if (f->info.path) chopin_upload_remove(r->c, &f->info);
         fail(r, 500, "STORAGE", "the upload cannot be stored");
         return -1;
     }
@@ -292,7 +324,7 @@ static int receive_multipart(receiver *r, char *buf, const char *boundary) {
 static void undo(receiver *r) {
     if (r->in_file) file_drop(r);
     buf_release(NULL, &r->field.value);
-    for (size_t i = 0; i < r->num_files; i++) unlink(r->files[i].path);
+    for (size_t i = 0; i < r->num_files; i++) chopin_upload_remove(r->c, &r->files[i]);
     r->num_files = 0;
 }
 
@@ -309,7 +341,12 @@ static void body_failed(receiver *r) {
 chopin_upload *chopin_upload_receive(chopin_ctx *c, const chopin_upload_options *opts) {
     static const chopin_upload_options none = {0};
     const chopin_upload_options *o = opts ? opts : &none;
+    s3_config s3;
     receiver r = {.c = c, .o = o, .upload_dir = c->cfg->upload_dir};
+    if (c->cfg->s3_bucket[0]) {
+        upload_s3_config(c->cfg, &s3);
+        r.s3 = &s3;
+    }
     r.errors_tail = &r.errors;
     r.max_files = o->max_files ? o->max_files : 10;
     r.max_fields = o->max_fields ? o->max_fields : 100;
@@ -363,7 +400,37 @@ chopin_upload *chopin_upload_receive(chopin_ctx *c, const chopin_upload_options 
     return up;
 }
 
+void upload_s3_config(const chopin_config *cfg, s3_config *s3) {
+    *s3 = (s3_config){0};
+    snprintf(s3->bucket, sizeof s3->bucket, "%s", cfg->s3_bucket);
+    snprintf(s3->region, sizeof s3->region, "%s", cfg->s3_region);
+    snprintf(s3->endpoint, sizeof s3->endpoint, "%s", cfg->s3_endpoint);
+    snprintf(s3->access_key_id, sizeof s3->access_key_id, "%s", cfg->s3_access_key_id);
+    snprintf(s3->secret_access_key, sizeof s3->secret_access_key, "%s", cfg->s3_secret_access_key);
+    snprintf(s3->prefix, sizeof s3->prefix, "%s", cfg->s3_prefix);
+}
+
+/* A key with S3_PREFIX already in it, as chopin_upload_file.path has it. */
+static const char *without_prefix(const s3_config *s3, const char *key) {
+    size_t n = strlen(s3->prefix);
+    return n && !strncmp(key, s3->prefix, n) && key[n] == '/' ? key + n + 1 : key;
+}
+
 int chopin_upload_remove(chopin_ctx *c, const chopin_upload_file *f) {
-    (void)c;
-    return f && f->path ? unlink(f->path) : (errno = EINVAL, -1);
+    if (!f || !f->path) return errno = EINVAL, -1;
+    if (!f->remote) return unlink(f->path);
+    s3_config s3;
+    upload_s3_config(c->cfg, &s3);
+    int rc = s3_delete(c, &s3, without_prefix(&s3, f->path));
+    explicit_bzero(&s3, sizeof s3);
+    return rc ? (errno = EIO, -1) : 0;
+}
+
+char *chopin_upload_url(chopin_ctx *c, const char *key, int expires_s) {
+    if (!c->cfg->s3_bucket[0] || !key) return NULL;
+    s3_config s3;
+    upload_s3_config(c->cfg, &s3);
+    char *url = s3_presign_get(c, &s3, without_prefix(&s3, key), expires_s);
+    explicit_bzero(&s3, sizeof s3);
+    return url;
 }

@@ -2,6 +2,7 @@
 #ifndef CHOPIN_UPLOAD_INTERNAL_H
 #define CHOPIN_UPLOAD_INTERNAL_H
 
+#include "chopin/app.h"
 #include "chopin/upload.h"
 
 #include <stdbool.h>
@@ -25,10 +26,19 @@ int local_write(chopin_ctx *c, local_file *f, const char *data, size_t len);
  * in the arena, or NULL with errno (the temporary file is then gone). */
 const char *local_commit(chopin_ctx *c, local_file *f, const char *upload_dir, const char *subdir,
                          const char *name);
+/* Writes what is buffered and gives the temporary file's descriptor (open
+ * for reading too: an S3 upload reads it back), or -1 with errno. */
+int local_flush_fd(chopin_ctx *c, local_file *f);
 /* Removes the temporary file and frees f (also after a failed commit). */
 void local_abort(chopin_ctx *c, local_file *f);
 /* Temporary files older than max_age_s, left by a process that died. */
 void local_clean_stale(const char *upload_dir, int max_age_s);
+
+/* --- upload.c ------------------------------------------------------------------ */
+
+#include "s3.h"
+/* The S3_* settings as s3.c takes them. */
+void upload_s3_config(const chopin_config *cfg, s3_config *s3);
 
 /* --- sniff.c: what a file is, and its names ------------------------------------ */
 
