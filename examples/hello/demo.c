@@ -379,6 +379,19 @@ static void upload_files(chopin_ctx *c) {
     chopin_json_models(c, 201, &stored_file_model, out, up->count);
 }
 
+/* A page with a form that uploads to POST /uploads, for trying it from a
+ * browser (tests/upload/browser.sh does, with headless Chromium). */
+static void upload_form(chopin_ctx *c) {
+    static const char page[] =
+        "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">"
+        "<title>Upload a file</title></head>\n<body>\n<h1>Upload a file</h1>\n"
+        "<form action=\"/uploads\" method=\"post\" enctype=\"multipart/form-data\">\n"
+        "<p><input type=\"file\" name=\"file\" required></p>\n"
+        "<p><label>Note <input name=\"note\"></label></p>\n"
+        "<p><button type=\"submit\">Upload</button></p>\n</form>\n</body>\n</html>\n";
+    chopin_send(c, 200, "text/html; charset=utf-8", page, sizeof page - 1);
+}
+
 int demo_setup(chopin_app *app) {
     the_app = app;
     chopin_use(app, chopin_cors(&(chopin_cors_options){.allow_origins = "*"}));
@@ -434,6 +447,9 @@ int demo_setup(chopin_app *app) {
                       {.status = 400},
                       {.status = 413},
                       {.status = 422}});
+    chopin_get_with(app, "/upload-form", upload_form, .tags = "files",
+                    .summary = "An HTML form that uploads a file",
+                    .responses = {{.status = 200, .description = "An HTML page"}});
     /* What was uploaded is served back from the same folder. */
     const char *dir = chopin_app_config(app)->upload_dir;
     if (mkdir(dir, 0750) && errno != EEXIST) {
