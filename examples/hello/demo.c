@@ -456,7 +456,9 @@ int demo_setup(chopin_app *app) {
         fprintf(stderr, "chopin-hello: cannot make %s: %s\n", dir, strerror(errno));
         return -1;
     }
-    if (chopin_static(app, "/uploads", dir, &(chopin_static_options){.max_age = 3600})) return -1;
+    if (chopin_static(app, "/uploads", dir,
+                      &(chopin_static_options){.max_age = 3600, .untrusted = true}))
+        return -1;
     if (create_tables(app)) return -1;
     /* Accounts: POST /api/auth/signup, /login, /refresh, /logout, GET /me. */
     if (chopin_auth_mount(app, NULL)) return -1;

@@ -24,6 +24,11 @@ typedef struct {
     bool hidden_files;   /* serve names starting with "." (refused by default) */
     const char *index;   /* served for a folder's path ("index.html"); NULL: none */
     const char *summary; /* the route's OpenAPI summary; NULL: "Files under <prefix>" */
+    /* The files come from users (uploads): every answer carries
+     * "Content-Security-Policy: default-src 'none'; sandbox", and HTML, SVG,
+     * XML and scripts are sent as attachments, so that nothing uploaded runs
+     * with the site's origin (stored XSS). */
+    bool untrusted;
 } chopin_static_options;
 
 /* Registers GET (and so HEAD) prefix/<*path> over dir. The folder is opened

@@ -42,7 +42,7 @@ typedef struct {
 } chopin_upload_file;
 
 typedef struct {
-    uint64_t max_file_bytes;   /* each file; 0: the route's body limit (MAX_UPLOAD_SIZE) */
+    uint64_t max_file_bytes;   /* each file; 0: no limit of its own (the route's body limit) */
     size_t max_files;          /* 0: 10 */
     size_t max_fields;         /* text fields; 0: 100 */
     size_t max_field_bytes;    /* each text field; 0: 64 KiB */
@@ -53,10 +53,19 @@ typedef struct {
     const char *subdir;             /* a folder under UPLOAD_DIR ("avatars"); NULL: none */
 } chopin_upload_options;
 
+/* A text field of the form, as sent. */
+typedef struct {
+    const char *name;
+    const char *value; /* NUL-terminated; len counts every byte */
+    size_t len;
+} chopin_upload_value;
+
 typedef struct {
     chopin_upload_file *files; /* in the request arena */
     size_t count;
-    void *fields; /* the .fields model's struct, or NULL */
+    void *fields;                      /* the .fields model's struct, or NULL */
+    const chopin_upload_value *values; /* every text field, with or without .fields */
+    size_t num_values;
 } chopin_upload;
 
 /* Reads the request's body and stores its files. NULL when it answered:

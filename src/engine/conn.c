@@ -171,7 +171,8 @@ static bool dispatch_streaming(conn *c, const http1_request *req, size_t head_le
         return !c->close_after;
     }
     c->task = t;
-    worker_set_timeout(w, c, TO_HANDLER);
+    /* Parked for its body: the body's clock (408), else the request's. */
+    worker_set_timeout(w, c, c->stream_wants ? TO_BODY : TO_HANDLER);
     return false;
 }
 

@@ -269,18 +269,35 @@ static void not_found(chopin_ctx *c) {
     chopin_error(c, 404, "NOT_FOUND", "no such file");
 }
 
-/* A folder: its index file when there is one, else a 404. */
-static int open_index(const static_root *root, int dir_fd, struct stat *st) {
-    if (!root->index) return -1;
-    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
-                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
-    long fd = syscall(SYS_openat2, dir_fd, root->index, &how, sizeof how);
-    if (fd < 0) return -1;
-    if (fstat((int)fd, st) || !S_ISREG(st->st_mode)) {
-        close((int)fd);
-        return -1;
+/* A folder: its index file when there is one (opened below the root like
+ * any file), else -1. */
+static int open_index(chopin_ctx *c, const static_root *root, const char *rel, struct stat *st) {
+    size_t len = strlen(rel) + strlen(root->index) + 2;
+    char *path = chopin_alloc(c, len);
+    if (!path) return -1;
+    snprintf(path, len, "%s/%s", rel, root->index);
+    int fd = open_beneath(root, path);
+    if (fd >= 0 && (fstat(fd, st) || !S_ISREG(st->st_mode))) {
+        close(fd);
+        fd = -1;
     }
-    return (int)fd;
+    return fd;
+}
+
+/* Files from users (.untrusted) must not run as the site: a page or an SVG
+ * a user uploaded would otherwise execute with the API's origin. Every
+ * answer gets a sandboxing policy, and types a browser would render
+ * actively are downloads, not pages. */
+static void guard_untrusted(chopin_ctx *c, const char *name) {
+    chopin_set_header(c, "Content-Security-Policy", "default-src 'none'; sandbox");
+    const char *type = static_content_type(name);
+    static const char *const active[] = {"text/html", "image/svg+xml",   "application/xml",
+                                         "text/xml",  "text/javascript", "application/xhtml+xml"};
+    for (size_t i = 0; i < sizeof active / sizeof active[0]; i++)
+        if (!strncmp(type, active[i], strlen(active[i]))) {
+            chopin_set_header(c, "Content-Disposition", "attachment");
+            return;
+        }
 }
 
 static void serve_file(chopin_ctx *c) {
@@ -295,13 +312,12 @@ static void serve_file(chopin_ctx *c) {
     }
     const char *name = rel;
     if (S_ISDIR(st.st_mode)) {
-        int index = open_index(root, fd, &st);
         close(fd);
-        if (index < 0) {
+        fd = root->index ? open_index(c, root, rel, &st) : -1;
+        if (fd < 0) {
             not_found(c);
             return;
         }
-        fd = index;
         name = root->index;
     } else if (!S_ISREG(st.st_mode)) {
         close(fd);
@@ -310,9 +326,9 @@ static void serve_file(chopin_ctx *c) {
     }
     char etag[64];
     make_etag(&st, etag);
-    set_validators(c, root, &st, etag);
     if (not_modified(c, &st, etag)) {
         close(fd);
+        set_validators(c, root, &st, etag);
         chopin_send_status(c, 304);
         return;
     }
@@ -328,6 +344,8 @@ static void serve_file(chopin_ctx *c) {
         chopin_error(c, 416, "RANGE_NOT_SATISFIABLE", "the range is outside the file");
         return;
     }
+    set_validators(c, root, &st, etag);
+    if (root->opts.untrusted) guard_untrusted(c, name);
     if (range == RANGE_ONE) {
         snprintf(content_range, sizeof content_range, "bytes %lld-%lld/%lld", (long long)first,
                  (long long)last, (long long)size);

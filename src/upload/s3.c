@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +110,7 @@ static int on_timer(CURLM *m, long timeout_ms, void *userp) {
 /* Runs the transfer on the handler's coroutine. 0, or -1 when it could not
  * finish (the request ended, or the connection failed). */
 static int drive(chopin_ctx *c, CURL *e) {
-    if (!ctx_task(c)) return curl_easy_perform(e) == CURLE_OK ? 0 : -1;
+    if (!c || !ctx_task(c)) return curl_easy_perform(e) == CURLE_OK ? 0 : -1;
     CURLM *m = curl_multi_init();
     if (!m) return -1;
     curl_wait w = {.fd = CURL_SOCKET_BAD, .timeout_ms = -1};
@@ -263,6 +264,57 @@ static void transfer_done(transfer *t) {
     buf_release(NULL, &t->reply);
 }
 
+/* A clean-up (DELETE of an object, abort of a multipart upload) for a
+ * request that is over: its waits fail at once, so the call runs on a
+ * thread of its own instead, blocking there, and is not waited for. */
+typedef struct {
+    s3_config s3;
+    char method[8], key[1100], query[400];
+} detached_call;
+
+static void *run_detached(void *arg) {
+    detached_call *d = arg;
+    transfer t = {.fd = -1};
+    s3_call k = {.method = d->method,
+                 .key = d->key,
+                 .query = d->query[0] ? d->query : NULL,
+                 .payload_sha256 =
+                     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"};
+    call(NULL, &d->s3, &k, &t);
+    transfer_done(&t);
+    explicit_bzero(d, sizeof *d);
+    free(d);
+    return NULL;
+}
+
+static bool request_over(chopin_ctx *c) {
+    task *t = c ? ctx_task(c) : NULL;
+    return t && (t->cancelled || t->timed_out);
+}
+
+static void call_later(const s3_config *s3, const char *method, const char *key,
+                       const char *query) {
+    detached_call *d = calloc(1, sizeof *d);
+    if (!d) return;
+    d->s3 = *s3;
+    snprintf(d->method, sizeof d->method, "%s", method);
+    snprintf(d->key, sizeof d->key, "%s", key);
+    snprintf(d->query, sizeof d->query, "%s", query ? query : "");
+    pthread_t th;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old); /* signals stay with chopin_app_run's thread */
+    if (pthread_create(&th, &attr, run_detached, d)) {
+        explicit_bzero(d, sizeof *d);
+        free(d);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+}
+
 /* --- Objects -------------------------------------------------------------------------- */
 
 static const char empty_sha256[] =
@@ -304,6 +356,10 @@ static int put_whole(chopin_ctx *c, const s3_config *s3, const char *key, int fd
 static void abort_multipart(chopin_ctx *c, const s3_config *s3, const char *key, const char *id) {
     char query[400];
     snprintf(query, sizeof query, "uploadId=%s", id);
+    if (request_over(c)) {
+        call_later(s3, "DELETE", key, query);
+        return;
+    }
     transfer t = {.fd = -1};
     s3_call k = {.method = "DELETE", .key = key, .query = query, .payload_sha256 = empty_sha256};
     call(c, s3, &k, &t);
@@ -367,6 +423,10 @@ int s3_put_file(chopin_ctx *c, const s3_config *s3, const char *key, int fd, uin
 }
 
 int s3_delete(chopin_ctx *c, const s3_config *s3, const char *key) {
+    if (request_over(c)) {
+        call_later(s3, "DELETE", key, NULL);
+        return 0;
+    }
     transfer t = {.fd = -1};
     s3_call k = {.method = "DELETE", .key = key, .payload_sha256 = empty_sha256};
     int rc = call(c, s3, &k, &t);

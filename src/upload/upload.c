@@ -369,34 +369,42 @@ chopin_upload *chopin_upload_receive(chopin_ctx *c, const chopin_upload_options 
         rc = multipart ? receive_multipart(&r, buf, boundary) : receive_whole(&r, buf);
         if (rc && !r.status) body_failed(&r);
     }
-    chopin_upload *up = NULL;
-    if (!rc && !r.errors && o->fields) {
-        up = chopin_alloc(c, sizeof *up);
-        if (up)
-            up->fields =
-                model_bind_pairs(c, o->fields, r.fields, r.num_fields, "invalid form fields");
-        if (!up || !up->fields) { /* model_bind_pairs answered 422 */
-            undo(&r);
-            return NULL;
-        }
+    /* The fields' problems join the files' in one 422. */
+    void *bound = NULL;
+    if (!rc && o->fields) {
+        const chopin_json_value *v = model_pairs_value(c, o->fields, r.fields, r.num_fields);
+        chopin_field_error *errs = NULL;
+        bound = v ? chopin_model_decode(c, o->fields, v, &errs) : NULL;
+        if (!bound && !errs && !r.status) fail(&r, 500, NULL, NULL);
+        *r.errors_tail = errs;
     }
-    if (rc || r.errors) {
+    if (rc || r.errors || r.status) {
         undo(&r);
+        explicit_bzero(&s3, sizeof s3);
         if (r.status == 500 && !r.code) r.code = "INTERNAL_ERROR", r.message = "out of memory";
         if (r.status)
             chopin_error(c, r.status, r.code, r.message);
         else
-            model_error_fields(c, r.errors, "some files are not accepted");
+            model_error_fields(c, r.errors, "some files or fields are not accepted");
         return NULL;
     }
-    if (!up && !(up = chopin_alloc(c, sizeof *up))) {
+    chopin_upload *up = chopin_alloc(c, sizeof *up);
+    chopin_upload_value *values = chopin_alloc(c, (r.num_fields + 1) * sizeof *values);
+    if (!up || !values) {
         undo(&r);
+        explicit_bzero(&s3, sizeof s3);
         chopin_error(c, 500, "INTERNAL_ERROR", "out of memory");
         return NULL;
     }
-    up->files = r.files;
-    up->count = r.num_files;
-    if (!o->fields) up->fields = NULL;
+    for (size_t i = 0; i < r.num_fields; i++)
+        values[i] = (chopin_upload_value){r.fields[i].name.ptr, r.fields[i].value.ptr,
+                                          r.fields[i].value.len};
+    *up = (chopin_upload){.files = r.files,
+                          .count = r.num_files,
+                          .fields = bound,
+                          .values = values,
+                          .num_values = r.num_fields};
+    explicit_bzero(&s3, sizeof s3);
     return up;
 }
 

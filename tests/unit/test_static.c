@@ -66,6 +66,7 @@ static void setup(void) {
     cr_assert_eq(chopin_static(app, "/files", root, &(chopin_static_options){.max_age = 600}), 0);
     cr_assert_eq(chopin_static(app, "/site", root, &(chopin_static_options){.index = "index.html"}),
                  0);
+    cr_assert_eq(chopin_static(app, "/user", root, &(chopin_static_options){.untrusted = true}), 0);
 }
 
 static void teardown(void) {
@@ -256,4 +257,31 @@ Test(static_files, a_missing_folder_stops_start_up, .init = NULL, .fini = NULL) 
     cr_assert_eq(chopin_static(a, "/x", "/nonexistent/folder", NULL), -1);
     cr_assert_null(chopin_test_request(a, "GET", "/x/y", NULL, NULL, 0));
     chopin_app_free(a);
+}
+
+/* Files from users must not run as the site (stored XSS): sandboxed, and
+ * pages, SVG, XML and scripts only as downloads. */
+Test(static_files, untrusted_files_never_run_as_the_site) {
+    chopin_test_response *r = get("/user/sub/page.html", NULL);
+    cr_assert_eq(r->status, 200);
+    cr_assert_str_eq(chopin_test_header(r, "Content-Disposition"), "attachment");
+    cr_assert_str_eq(chopin_test_header(r, "Content-Security-Policy"),
+                     "default-src 'none'; sandbox");
+    chopin_test_response_free(r);
+    r = get("/user/a.txt", NULL);
+    cr_assert_null(chopin_test_header(r, "Content-Disposition"), "text is shown, sandboxed");
+    cr_assert_not_null(chopin_test_header(r, "Content-Security-Policy"));
+    chopin_test_response_free(r);
+    r = get("/files/sub/page.html", NULL);
+    cr_assert_null(chopin_test_header(r, "Content-Security-Policy"), "the site's own files");
+    chopin_test_response_free(r);
+}
+
+/* An error is not a representation to cache or validate. */
+Test(static_files, a_416_carries_no_validators) {
+    chopin_test_response *r = get("/files/a.txt", "Range: bytes=99-");
+    cr_assert_eq(r->status, 416);
+    cr_assert_null(chopin_test_header(r, "ETag"));
+    cr_assert_null(chopin_test_header(r, "Cache-Control"));
+    chopin_test_response_free(r);
 }

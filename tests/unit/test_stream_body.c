@@ -328,3 +328,35 @@ Test(stream_body, a_client_that_stops_halfway) {
     chopin_app_stop(app);
     chopin_app_wait(app);
 }
+
+/* A client that sends the head and then nothing: the body's clock
+ * (CHOPIN_BODY_TIMEOUT) ends it with 408, not the request's (504, later). */
+Test(stream_body, a_stalled_body_times_out_on_the_body_clock) {
+    chopin_app_free(app); /* the suite's: this one needs short clocks */
+    chopin_config cfg;
+    chopin_config_defaults(&cfg);
+    cfg.access_log = false;
+    cfg.workers = 1;
+    cfg.port = 0;
+    cfg.body_timeout_ms = 400;
+    cfg.request_timeout_ms = 10000;
+    snprintf(cfg.database_url, sizeof cfg.database_url, "sqlite::memory:");
+    app = chopin_app_new_with(&cfg);
+    chopin_post_with(app, "/sink", sink, .stream_body = true);
+    cr_assert_eq(chopin_app_start(app), 0);
+    int fd = connect_to(chopin_app_port(app));
+    static const char head[] = "POST /sink HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n";
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    send_all(fd, head, sizeof head - 1);
+    size_t len;
+    char *out = read_all(fd, 5000, &len);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    cr_assert(strstr(out, "HTTP/1.1 408 "), "after %.2f s: %s", s, out);
+    cr_assert_lt(s, 3.0, "took %.2f s", s);
+    free(out);
+    close(fd);
+    chopin_app_stop(app);
+    chopin_app_wait(app);
+}

@@ -55,6 +55,18 @@ static void anything(chopin_ctx *c) {
     if (up) answer(c, up);
 }
 
+/* Text fields without a model: all of them, as sent. */
+static void values(chopin_ctx *c) {
+    chopin_upload *up = chopin_upload_receive(c, NULL);
+    if (!up) return;
+    char out[256];
+    size_t n = 0;
+    for (size_t i = 0; i < up->num_values; i++)
+        n += (size_t)snprintf(out + n, sizeof out - n, "%s=%s;", up->values[i].name,
+                              up->values[i].value);
+    chopin_text(c, 201, n ? out : "none");
+}
+
 static void setup(void) {
     snprintf(dir, sizeof dir, "/tmp/chopin-up-XXXXXX");
     cr_assert_not_null(mkdtemp(dir));
@@ -67,6 +79,7 @@ static void setup(void) {
     cr_assert_not_null(app);
     chopin_post_with(app, "/photos", photos, .stream_body = true);
     chopin_post_with(app, "/any", anything, .stream_body = true);
+    chopin_post_with(app, "/values", values, .stream_body = true);
 }
 
 static void teardown(void) {
@@ -165,6 +178,8 @@ Test(upload_rules, every_problem_is_listed_and_nothing_kept) {
     chopin_test_response *r = post("/photos", parts, 2);
     cr_assert_eq(r->status, 422, "%s", r->body);
     cr_assert(strstr(r->body, "\"field\":\"photo\",\"code\":\"type\""), "%s", r->body);
+    cr_assert(strstr(r->body, "\"field\":\"title\""), "files and fields in one 422: %s", r->body);
+    cr_assert(strstr(r->body, "\"field\":\"rating\""), "%s", r->body);
     chopin_test_response_free(r);
     nothing_kept();
     /* Fields alone: the model's 422 lists title and rating. */
@@ -240,4 +255,13 @@ Test(upload_rules, malformed_bodies_are_400) {
     cr_assert_eq(r->status, 400, "%s", r->body);
     chopin_test_response_free(r);
     cr_assert_eq(files_in(".tmp"), 0);
+}
+
+Test(upload_rules, text_fields_without_a_model) {
+    part parts[] = {
+        {"note", NULL, TEXT("hello")}, {"f", "a.txt", TEXT("x")}, {"tag", NULL, TEXT("")}};
+    chopin_test_response *r = post("/values", parts, 3);
+    cr_assert_eq(r->status, 201, "%s", r->body);
+    cr_assert_str_eq(r->body, "note=hello;tag=;");
+    chopin_test_response_free(r);
 }
