@@ -96,23 +96,6 @@ static void make_etag(const char *body, size_t len, char out[35]) {
     out[34] = 0;
 }
 
-/* If-None-Match holds this entity tag (weak comparison, RFC 9110 13.1.2). */
-static bool none_match_hits(chopin_str header, const char *etag) {
-    if (!header.ptr) return false;
-    size_t elen = strlen(etag);
-    for (size_t i = 0; i < header.len;) {
-        while (i < header.len && (header.ptr[i] == ' ' || header.ptr[i] == ',')) i++;
-        if (i < header.len && header.ptr[i] == '*') return true;
-        if (i + 2 <= header.len && !memcmp(header.ptr + i, "W/", 2)) i += 2;
-        size_t start = i;
-        while (i < header.len && header.ptr[i] != ',') i++;
-        size_t end = i;
-        while (end > start && header.ptr[end - 1] == ' ') end--;
-        if (end - start == elen && !memcmp(header.ptr + start, etag, elen)) return true;
-    }
-    return false;
-}
-
 /* A response header the handler set, or {NULL, 0}. */
 static chopin_str answer_header(const chopin_ctx *c, const char *name) {
     for (const resp_header *h = c->headers; h; h = h->next)
@@ -174,7 +157,7 @@ static bool answer_from(chopin_ctx *c, const chopin_route_options *o, bool priva
         p = nl + 1;
     }
     cache_headers(c, o, private_answer, etag, (int64_t)time(NULL) - made, "HIT");
-    if (none_match_hits(chopin_req_header(c, "If-None-Match"), etag))
+    if (http1_etag_listed(chopin_req_header(c, "If-None-Match"), etag))
         chopin_send_status(c, 304);
     else
         chopin_send(c, 200, type ? type : "application/octet-stream", p, (size_t)(end - p));

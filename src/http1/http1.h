@@ -76,6 +76,10 @@ typedef struct {
  * pass max_body. */
 int64_t http1_decode_chunked(char *buf, size_t len, http1_chunked *st, size_t max_body);
 
+/* An If-None-Match value lists etag ("..." or W/"..."), by the weak
+ * comparison RFC 9110 13.1.2 asks for there; "*" lists every tag. */
+bool http1_etag_listed(chopin_str header, const char *etag);
+
 /* Case-insensitive comparison of a view with a lowercase ASCII literal. */
 bool http1_name_eq(chopin_str name, const char *lower, size_t lower_len);
 

@@ -109,7 +109,7 @@ static void serve_asset(chopin_ctx *c) {
         chopin_set_header(c, "ETag", a->etag);
         chopin_set_header(c, "Cache-Control", "public, max-age=86400");
         chopin_str match = chopin_req_header(c, "If-None-Match");
-        if (match.ptr && chopin_str_eq(match, a->etag))
+        if (http1_etag_listed(match, a->etag))
             chopin_send_status(c, 304);
         else
             chopin_send(c, 200, asset_kinds[i].type, a->data, a->len);

@@ -176,27 +176,10 @@ static void make_etag(const struct stat *st, char out[64]) {
                  (unsigned long long)st->st_mtim.tv_nsec);
 }
 
-/* If-None-Match with weak comparison: any listed tag equal but for W/. */
-static bool etag_listed(chopin_str header, const char *etag) {
-    const char *opaque = etag + 2; /* ours is always weak */
-    size_t olen = strlen(opaque);
-    for (size_t i = 0; i < header.len;) {
-        while (i < header.len && (header.ptr[i] == ' ' || header.ptr[i] == ',')) i++;
-        if (i < header.len && header.ptr[i] == '*') return true;
-        if (i + 2 <= header.len && !memcmp(header.ptr + i, "W/", 2)) i += 2;
-        size_t start = i;
-        while (i < header.len && header.ptr[i] != ',') i++;
-        size_t end = i;
-        while (end > start && header.ptr[end - 1] == ' ') end--;
-        if (end - start == olen && !memcmp(header.ptr + start, opaque, olen)) return true;
-    }
-    return false;
-}
-
 /* RFC 9110 13.2.2: If-None-Match wins over If-Modified-Since. */
 static bool not_modified(chopin_ctx *c, const struct stat *st, const char *etag) {
     chopin_str inm = chopin_req_header(c, "If-None-Match");
-    if (inm.ptr) return etag_listed(inm, etag);
+    if (inm.ptr) return http1_etag_listed(inm, etag);
     time_t since = parse_http_date(chopin_req_header(c, "If-Modified-Since"));
     return since >= 0 && st->st_mtim.tv_sec <= since;
 }
