@@ -33,6 +33,7 @@ command -v node >/dev/null || fail "node is missing: scripts/install-deps.sh tes
 rm -rf "$out"
 mkdir -p "$out"
 server_pid=
+: >"$out/server.log" # there before the background job's redirect: no race with the first read
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null; true; }
 trap cleanup EXIT
 
@@ -42,7 +43,7 @@ env SERVER_PORT=0 CHOPIN_WORKERS=1 DATABASE_URL=sqlite::memory: ENVIRONMENT=test
 server_pid=$!
 port=
 for _ in $(seq 100); do
-  port=$(sed -n 's|.*listening on http://[^ ]*:\([0-9][0-9]*\)$|\1|p' "$out/server.log")
+  port=$(sed -n 's|.*listening on http://[^ ]*:\([0-9][0-9]*\)$|\1|p' "$out/server.log" 2>/dev/null || true)
   [ -n "$port" ] && break
   kill -0 "$server_pid" 2>/dev/null || { cat "$out/server.log"; fail "the demo did not start"; }
   sleep 0.1

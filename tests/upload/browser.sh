@@ -15,13 +15,14 @@ command -v chromium >/dev/null || fail "chromium is missing: scripts/install-dep
 rm -rf "$out"
 mkdir -p "$out/uploads"
 server_pid=
+: >"$out/server.log" # there before the background job's redirect: no race with the first read
 trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; true' EXIT
 env SERVER_PORT=0 CHOPIN_WORKERS=1 DATABASE_URL=sqlite::memory: ENVIRONMENT=test \
   UPLOAD_DIR="$out/uploads" "$hello" >"$out/server.log" 2>&1 &
 server_pid=$!
 port=
 for _ in $(seq 100); do
-  port=$(sed -n 's|.*listening on http://[^ ]*:\([0-9][0-9]*\)$|\1|p' "$out/server.log")
+  port=$(sed -n 's|.*listening on http://[^ ]*:\([0-9][0-9]*\)$|\1|p' "$out/server.log" 2>/dev/null || true)
   [ -n "$port" ] && break
   sleep 0.1
 done
