@@ -33,6 +33,11 @@ chopin_app *chopin_app_new_with(const chopin_config *cfg) {
     if (!app) return NULL;
     app->cfg = *cfg;
     char err[256];
+    if (config_check_s3(&app->cfg, err, sizeof err)) {
+        fprintf(stderr, "chopin: %s\n", err);
+        free(app);
+        return NULL;
+    }
     app->db = db_open(&app->cfg, err, sizeof err);
     if (!app->db) {
         fprintf(stderr, "chopin: %s\n", err);

@@ -66,6 +66,10 @@ void app_own(chopin_app *app, void *p, void (*destroy)(void *));
 void app_add_route(chopin_app *app, chopin_group *g, chopin_method m, const char *pattern,
                    chopin_handler h, const chopin_route_options *opts);
 
+/* config.c: settings that only make sense together, checked when the app
+ * is made (S3_BUCKET needs its keys). 0, or -1 with a message. */
+int config_check_s3(const chopin_config *cfg, char *err, size_t err_len);
+
 /* src/auth/keys.c: the app's token key from JWT_*. 0, or -1 with a message. */
 int app_jwt_init(chopin_app *app, char *err, size_t err_len);
 

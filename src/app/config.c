@@ -6,6 +6,8 @@
  * always override a checked-in file. */
 #include "chopin/app.h"
 
+#include "app_internal.h"
+
 #include "../core/core.h"
 
 #include <ctype.h>
@@ -375,6 +377,27 @@ static const char *env_file_get(const env_file *f, const char *key) {
     for (size_t i = 0; i < f->count; i++)
         if (f->pairs[i].key && !strcmp(f->pairs[i].key, key)) found = f->pairs[i].value;
     return found; /* the last assignment wins, as in a shell */
+}
+
+/* S3_BUCKET needs its keys: without them every upload would fail at the
+ * first request instead of the start. */
+int config_check_s3(const chopin_config *cfg, char *err, size_t err_len) {
+    if (!cfg->s3_bucket[0]) return 0;
+    const char *missing = !cfg->s3_access_key_id[0]       ? "S3_ACCESS_KEY_ID"
+                          : !cfg->s3_secret_access_key[0] ? "S3_SECRET_ACCESS_KEY"
+                                                          : NULL;
+    const char *e = cfg->s3_endpoint;
+    if (!missing && e[0] && strncmp(e, "http://", 7) && strncmp(e, "https://", 8)) {
+        snprintf(err, err_len,
+                 "S3_ENDPOINT='%.64s' is invalid: expected http://host[:port] or "
+                 "https://host[:port]",
+                 e);
+        return -1;
+    }
+    if (!missing) return 0;
+    snprintf(err, err_len, "%s is missing: S3_BUCKET is set, so uploads go to S3 and need it",
+             missing);
+    return -1;
 }
 
 /* Settings that only make sense together. */

@@ -6,6 +6,8 @@
 
 #include "chopin.h"
 
+#include "app/app_internal.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -689,4 +691,31 @@ Test(config, error_buffer_small) {
     memset(err, 'x', sizeof err);
     cr_assert_eq(chopin_config_load(&cfg, NULL, err, sizeof err), -1);
     cr_assert_eq(strlen(err), sizeof err - 1, "truncated and terminated");
+}
+
+/* S3_BUCKET without its keys, or with a bad endpoint, stops start-up
+ * (chopin_app_new) with the setting named, the secret never shown. */
+Test(config, s3_settings_go_together) {
+    chopin_config cfg;
+    chopin_config_defaults(&cfg);
+    snprintf(cfg.database_url, sizeof cfg.database_url, "sqlite::memory:");
+    snprintf(cfg.s3_bucket, sizeof cfg.s3_bucket, "media");
+    cr_assert_null(chopin_app_new_with(&cfg), "no keys");
+    snprintf(cfg.s3_access_key_id, sizeof cfg.s3_access_key_id, "AKID");
+    cr_assert_null(chopin_app_new_with(&cfg), "no secret");
+    snprintf(cfg.s3_secret_access_key, sizeof cfg.s3_secret_access_key, "topsecret-key");
+    snprintf(cfg.s3_endpoint, sizeof cfg.s3_endpoint, "minio:9000");
+    cr_assert_null(chopin_app_new_with(&cfg), "no scheme");
+    char err[256];
+    cr_assert_eq(config_check_s3(&cfg, err, sizeof err), -1);
+    cr_assert(strstr(err, "S3_ENDPOINT='minio:9000' is invalid"), "%s", err);
+    cr_assert_null(strstr(err, "topsecret"), "%s", err);
+    cfg.s3_secret_access_key[0] = 0;
+    cr_assert_eq(config_check_s3(&cfg, err, sizeof err), -1);
+    cr_assert(strstr(err, "S3_SECRET_ACCESS_KEY is missing"), "%s", err);
+    snprintf(cfg.s3_secret_access_key, sizeof cfg.s3_secret_access_key, "topsecret-key");
+    snprintf(cfg.s3_endpoint, sizeof cfg.s3_endpoint, "http://minio:9000");
+    chopin_app *app = chopin_app_new_with(&cfg);
+    cr_assert_not_null(app);
+    chopin_app_free(app);
 }
