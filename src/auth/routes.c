@@ -91,14 +91,9 @@ static char *lower(chopin_ctx *c, const char *s) {
 
 static void random_id(char *out, size_t len) {
     unsigned char b[16];
-    static const char hex[] = "0123456789abcdef";
     if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) memset(b, 0, sizeof b);
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof b && n + 2 < len; i++) {
-        out[n++] = hex[b[i] >> 4];
-        out[n++] = hex[b[i] & 15];
-    }
-    out[n] = 0;
+    size_t n = (len - 1) / 2 < sizeof b ? (len - 1) / 2 : sizeof b;
+    hex_encode(out, b, n);
 }
 
 /* {"access_token":...,"refresh_token":...,"token_type":"Bearer",

@@ -67,9 +67,10 @@ int64_t mem_cache_now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* FNV-1a, its high bits folded down: the shard takes the top bits, the
+ * bucket the low ones. */
 static uint64_t hash_key(const char *key, size_t len) {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)key[i]) * 1099511628211ull;
+    uint64_t h = hash_bytes(key, len);
     return h ^ (h >> 29);
 }
 

@@ -12,6 +12,7 @@
 #include "chopin/cache.h"
 
 #include "../app/app_internal.h"
+#include "../core/core.h"
 
 #include <openssl/evp.h>
 
@@ -21,15 +22,6 @@
 #include <time.h>
 
 #define RESP_PREFIX "chopin:resp:"
-
-static void hex(char *out, const unsigned char *bytes, size_t n) {
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[bytes[i] >> 4];
-        out[2 * i + 1] = digits[bytes[i] & 15];
-    }
-    out[2 * n] = 0;
-}
 
 /* Each part is hashed with its length first, so that no two different
  * lists of parts hash alike; an absent part (p NULL) has a length no
@@ -81,7 +73,7 @@ static char *response_key(chopin_ctx *c, const chopin_route_options *o) {
     char *key = ok ? chopin_alloc(c, need) : NULL;
     if (!key) return NULL;
     int n = snprintf(key, need, RESP_PREFIX "%.*s?", (int)req->path.len, req->path.ptr);
-    hex(key + n, sum, sizeof sum);
+    hex_encode(key + n, sum, sizeof sum);
     return key;
 }
 
@@ -91,7 +83,7 @@ static void make_etag(const char *body, size_t len, char out[35]) {
     unsigned int n = 0;
     EVP_Digest(body, len, sum, &n, EVP_sha256(), NULL);
     out[0] = '"';
-    hex(out + 1, sum, 16);
+    hex_encode(out + 1, sum, 16);
     out[33] = '"';
     out[34] = 0;
 }

@@ -76,6 +76,28 @@ static inline uint64_t hash_text(const char *s) {
     return h;
 }
 
+/* The same over len bytes (cache keys, file contents for an ETag). */
+static inline uint64_t hash_bytes(const void *p, size_t len) {
+    const unsigned char *b = p;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++) h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+/* n bytes as 2n lowercase hex digits and a NUL (digests, random ids). */
+static inline void hex_encode(char *out, const unsigned char *bytes, size_t n) {
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+/* A random version 4 UUID, lowercase with hyphens. 0, or -1 when the
+ * kernel gave no randomness. */
+int random_uuid(char out[37]);
+
 static inline int hex_value(unsigned char c) {
     if (c >= '0' && c <= '9') return c - '0';
     c |= 0x20;

@@ -39,19 +39,8 @@ static int not_found(db_session *s, const chopin_model *m) {
 
 /* A random version 4 uuid for a read-only uuid key left empty. */
 static const char *new_uuid(chopin_ctx *c) {
-    unsigned char b[16];
-    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) return NULL;
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
     char text[37];
-    static const char hex[] = "0123456789abcdef";
-    size_t n = 0;
-    for (size_t i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) text[n++] = '-';
-        text[n++] = hex[b[i] >> 4];
-        text[n++] = hex[b[i] & 15];
-    }
-    return chopin_strdup(c, text, n);
+    return random_uuid(text) ? NULL : chopin_strdup(c, text, 36);
 }
 
 /* Fields the ORM fills before writing: auto times, and a uuid key. */

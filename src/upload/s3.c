@@ -324,7 +324,7 @@ static void hex_sha256(const char *p, size_t n, char out[65]) {
     unsigned char sum[32];
     unsigned int len = 0;
     EVP_Digest(p, n, sum, &len, EVP_sha256(), NULL);
-    for (unsigned int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", sum[i]);
+    hex_encode(out, sum, sizeof sum);
 }
 
 /* The text between <tag> and </tag> of an XML answer (S3's are flat). */

@@ -9,6 +9,8 @@
  * under 8 KiB, well within a handler coroutine's stack. */
 #include "sigv4.h"
 
+#include "../core/core.h"
+
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -120,13 +122,6 @@ static bool is_blank(char c) {
 }
 static char to_lower(char c) {
     return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-static int hex_value(unsigned char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 static bool is_token(const char *s) {
@@ -532,15 +527,6 @@ static void emit_scope(sink *s, const sigv4_credentials *cred, const char *amz_d
     emit_str(s, "/" SCOPE_TERMINATOR);
 }
 
-static void to_hex(const unsigned char *b, size_t n, char *out) {
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 static void emit_string_to_sign(sink *s, const sigv4_credentials *cred, const char *amz_date,
                                 const char hash_hex[HEX_LEN + 1]) {
     emit_str(s, ALGORITHM "\n");
@@ -567,7 +553,7 @@ static bool canonical_hash(const sigv4_credentials *cred, const sigv4_request *r
         ERR_clear_error();
         return false;
     }
-    to_hex(md, SHA256_LEN, hex);
+    hex_encode(hex, md, SHA256_LEN);
     return true;
 }
 
@@ -607,7 +593,7 @@ static bool sign_string(const sigv4_credentials *cred, const char *amz_date, con
     unsigned char key[SHA256_LEN], mac[SHA256_LEN];
     bool ok = signing_key(cred, amz_date, key) && hmac_sha256(key, sizeof key, sts, len, mac);
     OPENSSL_cleanse(key, sizeof key);
-    if (ok) to_hex(mac, SHA256_LEN, signature);
+    if (ok) hex_encode(signature, mac, SHA256_LEN);
     return ok;
 }
 
@@ -644,7 +630,7 @@ int sigv4_string_to_sign(const sigv4_credentials *cred, int64_t time, const char
     sink s = text_sink(out, cap);
     if (valid_credentials(cred) && format_amz_date(time, amz_date) && canonical &&
         EVP_Digest(canonical, len, md, &md_len, EVP_sha256(), NULL) == 1 && md_len == SHA256_LEN) {
-        to_hex(md, SHA256_LEN, hash);
+        hex_encode(hash, md, SHA256_LEN);
         emit_string_to_sign(&s, cred, amz_date, hash);
         if (!s.failed) return (int)s.len;
     }

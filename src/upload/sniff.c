@@ -1,6 +1,7 @@
 /* sniff.c - what an uploaded file is (libmagic), and how it is named. */
 #include "upload_internal.h"
 
+#include "../core/core.h"
 #include "../engine/engine.h"
 
 #include <ctype.h>
@@ -113,10 +114,8 @@ char *sanitize_name(chopin_ctx *c, const char *name) {
 }
 
 char *stored_name(chopin_ctx *c, const char *client_name) {
-    unsigned char r[16];
-    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) return NULL;
-    r[6] = (unsigned char)((r[6] & 0x0f) | 0x40); /* UUID version 4 */
-    r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+    char uuid[37];
+    if (random_uuid(uuid)) return NULL;
     char ext[11] = "bin";
     const char *dot = client_name ? strrchr(client_name, '.') : NULL;
     size_t elen = dot ? strlen(dot + 1) : 0;
@@ -125,9 +124,6 @@ char *stored_name(chopin_ctx *c, const char *client_name) {
     if (alnum)
         for (size_t i = 0; i <= elen; i++) ext[i] = (char)tolower((unsigned char)dot[1 + i]);
     char *out = chopin_alloc(c, 48);
-    if (!out) return NULL;
-    snprintf(out, 48, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x.%s",
-             r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
-             r[14], r[15], ext);
+    if (out) snprintf(out, 48, "%s.%s", uuid, ext);
     return out;
 }

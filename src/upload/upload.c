@@ -189,8 +189,7 @@ static int file_end(receiver *r) {
     unsigned char sum[32];
     unsigned int n = 0;
     EVP_DigestFinal_ex(f->sha, sum, &n);
-    for (unsigned int i = 0; i < n && i < 32; i++)
-        snprintf(f->info.sha256 + 2 * i, 3, "%02x", sum[i]);
+    hex_encode(f->info.sha256, sum, n < 32 ? n : 32);
     f->info.stored_name = stored_name(r->c, f->info.original_name);
     if (r->s3)
         f->info.path = f->info.stored_name ? store_s3(r) : NULL;
