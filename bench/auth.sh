@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/auth.sh - do password hashes stall the workers? 200 concurrent logins
-# (argon2id, OWASP parameters) against chopin-hello on 2 workers, while a
+# (argon2id, OWASP parameters) against chopin-demo on 2 workers, while a
 # second wrk measures the latency of a plain JSON route (/hello/x); the same
 # probe alone first. Prints, per round and as medians: the probe's p99 idle
 # and under the login load, their ratio (the bar: at most 2x), and logins/s.
@@ -28,12 +28,12 @@ cleanup() {
 trap cleanup EXIT
 
 cmake -S "$root" -B "$root/build/bench" -DCMAKE_BUILD_TYPE=Release -DCHOPIN_TESTS=OFF >/dev/null
-cmake --build "$root/build/bench" -j"$(nproc)" --target chopin-hello >/dev/null
+cmake --build "$root/build/bench" -j"$(nproc)" --target chopin-demo >/dev/null
 mkdir -p "$OUTDIR/db"
 (cd "$OUTDIR/db" && exec env SERVER_PORT="$PORT" CHOPIN_WORKERS=2 SERVER_MODE=performance \
   DATABASE_URL=sqlite://bench.db JWT_SECRET=bench-secret-bench-secret-bench-secret \
   AUTH_LOGIN_LIMIT_PER_IP=0 AUTH_LOGIN_LIMIT_PER_ACCOUNT=0 CHOPIN_REQUEST_TIMEOUT=120s \
-  timeout -k 5 1800 "$root/build/bench/chopin-hello" >"$OUTDIR/server.log" 2>&1) &
+  timeout -k 5 1800 "$root/build/bench/chopin-demo" >"$OUTDIR/server.log" 2>&1) &
 SRV=$!
 for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/hello/x" && break; sleep 0.1; done
 curl -sf -o /dev/null "http://127.0.0.1:$PORT/api/auth/signup" -H 'Content-Type: application/json' \

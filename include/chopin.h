@@ -4,6 +4,7 @@
 #define CHOPIN_H
 
 #include "chopin/base.h"
+#include "chopin/log.h"
 #include "chopin/json.h"
 #include "chopin/ctx.h"
 #include "chopin/async.h"

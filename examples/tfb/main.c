@@ -371,6 +371,9 @@ static void fortunes(chopin_ctx *c) {
 }
 
 int main(void) {
+    /* TechEmpower's database has no accounts: no auth routes, no users table
+     * (AUTH_ROUTES=on in the environment still wins). */
+    setenv("AUTH_ROUTES", "off", 0);
     chopin_app *app = chopin_app_new();
     if (!app) return 2;
     chopin_get(app, "/json", json);

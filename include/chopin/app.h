@@ -11,9 +11,12 @@
 
 #include "base.h"
 #include "ctx.h"
+#include "log.h"
 
 typedef struct chopin_app chopin_app;
 typedef struct chopin_group chopin_group;
+
+#define CHOPIN_DEFAULT_MIGRATIONS "migrations"
 
 typedef enum { CHOPIN_MODE_STANDARD, CHOPIN_MODE_PERFORMANCE } chopin_server_mode;
 typedef enum { CHOPIN_ENV_DEVELOPMENT, CHOPIN_ENV_PRODUCTION, CHOPIN_ENV_TEST } chopin_environment;
@@ -45,13 +48,19 @@ typedef struct {
     size_t stack_size;               /* CHOPIN_STACK_SIZE, 256 KiB per handler coroutine */
     int offload_threads;             /* CHOPIN_OFFLOAD_THREADS, 0 = one per core */
     bool access_log;                 /* CHOPIN_ACCESS_LOG, on in standard mode */
+    chopin_log_level log_level;      /* LOG_LEVEL, debug | info | warn | error (chopin/log.h) */
+    chopin_log_format log_format;    /* LOG_FORMAT, text | json */
+    bool metrics;                    /* METRICS, on: GET /metrics (Prometheus text) */
     char database_url[1024];         /* DATABASE_URL, sqlite://chopin.db (see chopin/db.h) */
     int database_pool_size;          /* DATABASE_POOL_SIZE, 4 PostgreSQL connections per worker */
     int database_busy_timeout_ms;    /* DATABASE_BUSY_TIMEOUT, 5 s: SQLite lock wait -> 503 */
     int database_connect_timeout_ms; /* DATABASE_CONNECT_TIMEOUT, 5 s */
     char database_migrations[512];   /* DATABASE_MIGRATIONS, "migrations" (chopin/migrate.h) */
-    bool database_auto_migrate;      /* DATABASE_AUTO_MIGRATE, false: apply them at start-up */
-    chopin_environment environment;  /* ENVIRONMENT, development | production | test */
+    bool database_auto_migrate;     /* DATABASE_AUTO_MIGRATE, true: pending ones applied at start */
+    chopin_environment environment; /* ENVIRONMENT, development | production | test */
+    /* AUTH_ROUTES, on: the account routes (chopin/auth.h) mounted under
+     * /api/auth at start unless the app mounted them itself. */
+    bool auth_routes;
     /* Tokens (chopin/jwt.h). HS256 signs with JWT_SECRET: in production at
      * least 32 bytes or start-up fails; in development a random one is made
      * (and said). RS256 / EdDSA sign with the private key file and verify
@@ -244,6 +253,23 @@ void chopin_group_route(chopin_group *g, chopin_method m, const char *pattern, c
  * gracefully. Prints a one-line banner with the URL to stdout. Returns the
  * process exit status (0 after a clean shutdown). */
 int chopin_app_run(chopin_app *app);
+
+/* main() in one call: with no arguments (or "serve") chopin_app_run; else
+ * the app's commands, which the `chopin` tool runs for a project:
+ *   routes | docs export [--format json|yaml] [--output FILE] |
+ *   db migrate | db rollback [N] | db status | db reset [--force] |
+ *   createsuperuser [--email E] [--username U] | help
+ * Returns the exit status (2 for bad usage, and for a NULL app: a bad
+ * setting was reported).
+ *
+ *   int main(int argc, char **argv) {
+ *       chopin_app *app = chopin_app_new();
+ *       if (app) add_routes(app);
+ *       int rc = chopin_app_main(app, argc, argv);
+ *       chopin_app_free(app);
+ *       return rc;
+ *   } */
+int chopin_app_main(chopin_app *app, int argc, char **argv);
 
 /* Non-blocking form, for tests and embedding: start, learn the bound port,
  * stop (graceful, same as SIGTERM) and wait. */

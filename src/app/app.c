@@ -5,13 +5,17 @@
 #include "../upload/upload_internal.h"
 
 #include "chopin/async.h"
+#include "chopin/auth.h"
 #include "chopin/middleware.h"
 #include "chopin/jwt.h"
 #include "chopin/migrate.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 
 static void route_options_free(chopin_route_options *o);
 
@@ -29,18 +33,19 @@ static void mw_push(mw_list *l, chopin_middleware mw) {
 }
 
 chopin_app *chopin_app_new_with(const chopin_config *cfg) {
+    chopin_log_configure(cfg->log_level, cfg->log_format);
     chopin_app *app = calloc(1, sizeof *app);
     if (!app) return NULL;
     app->cfg = *cfg;
     char err[256];
     if (config_check_s3(&app->cfg, err, sizeof err)) {
-        fprintf(stderr, "chopin: %s\n", err);
+        chopin_log(CHOPIN_LOG_ERROR, err, NULL);
         free(app);
         return NULL;
     }
     app->db = db_open(&app->cfg, err, sizeof err);
     if (!app->db) {
-        fprintf(stderr, "chopin: %s\n", err);
+        chopin_log(CHOPIN_LOG_ERROR, err, NULL);
         free(app);
         return NULL;
     }
@@ -52,7 +57,7 @@ chopin_app *chopin_app_new_with(const chopin_config *cfg) {
         if (!app->cache) snprintf(err, sizeof err, "out of memory");
         mem_cache_free(app->cache);
         redis_backend_free(app->redis);
-        fprintf(stderr, "chopin: %s\n", err);
+        chopin_log(CHOPIN_LOG_ERROR, err, NULL);
         db_close(app->db);
         free(app);
         return NULL;
@@ -77,7 +82,7 @@ chopin_app *chopin_app_new(void) {
     chopin_config cfg;
     char err[512];
     if (chopin_config_load(&cfg, ".env", err, sizeof err)) {
-        fprintf(stderr, "chopin: %s\n", err);
+        chopin_log(CHOPIN_LOG_ERROR, err, NULL);
         return NULL;
     }
     return chopin_app_new_with(&cfg);
@@ -126,6 +131,7 @@ void chopin_app_free(chopin_app *app) {
     }
     mem_cache_free(app->cache);
     redis_backend_free(app->redis);
+    metrics_free(app->metrics);
     free(app);
 }
 
@@ -172,7 +178,8 @@ static void route_options_free(chopin_route_options *o) {
 void app_add_route(chopin_app *app, chopin_group *g, chopin_method m, const char *pattern,
                    chopin_handler h, const chopin_route_options *opts) {
     if (app->composed) {
-        fprintf(stderr, "chopin: route '%s' registered after start: ignored\n", pattern);
+        chopin_log(CHOPIN_LOG_ERROR, "route registered after start: ignored", "route", pattern,
+                   NULL);
         app->broken = true;
         return;
     }
@@ -187,18 +194,20 @@ void app_add_route(chopin_app *app, chopin_group *g, chopin_method m, const char
     r->pattern = full;
     r->handler = h;
     r->group = g;
+    r->index = app->num_routes;
     if (opts) route_options_copy(&r->opts, opts);
     app->routes[app->num_routes++] = r;
     char err[256];
     if (!h || (unsigned)m >= CHOPIN_METHOD_COUNT) {
-        fprintf(stderr, "chopin: route '%s': needs a handler and a known method\n", full);
+        chopin_log(CHOPIN_LOG_ERROR, "a route needs a handler and a known method", "route", full,
+                   NULL);
         app->broken = true;
     } else if (r->opts.auth && !chopin_auth_role_rank(r->opts.auth)) {
-        fprintf(stderr, "chopin: route '%s': .auth = \"%s\": roles are user, admin, superuser\n",
-                full, r->opts.auth);
+        chopin_log(CHOPIN_LOG_ERROR, "unknown .auth role: roles are user, admin, superuser",
+                   "route", full, "auth", r->opts.auth, NULL);
         app->broken = true;
     } else if (router_add(app->router, m, full, r, err, sizeof err)) {
-        fprintf(stderr, "chopin: %s\n", err);
+        chopin_log(CHOPIN_LOG_ERROR, err, "route", full, NULL);
         app->broken = true;
     }
 }
@@ -259,6 +268,12 @@ void chopin_group_route_with(chopin_group *g, chopin_method m, const char *patte
     app_add_route(g->app, g, m, pattern, h, opts);
 }
 
+bool app_has_route(const chopin_app *app, chopin_method m, const char *pattern) {
+    for (size_t i = 0; i < app->num_routes; i++)
+        if (app->routes[i]->method == m && !strcmp(app->routes[i]->pattern, pattern)) return true;
+    return false;
+}
+
 /* The strictest auth a route's options, groups or the app's own middleware
  * ask for. */
 static int route_auth_rank(const chopin_app *app, const route_entry *r) {
@@ -312,12 +327,17 @@ int app_compose(chopin_app *app) {
         if (!app_uses(app, "access_log")) mw_push(&app->app_chain, chopin_access_log());
     }
     for (size_t i = 0; i < app->mw.count; i++) mw_push(&app->app_chain, app->mw.items[i]);
+    if (app->cfg.auth_routes && !app->auth_mounted && chopin_auth_mount(app, NULL)) return -1;
     char err[512];
     if (openapi_mount(app, err, sizeof err)) {
-        fprintf(stderr, "chopin: %s\n", err);
+        chopin_log(CHOPIN_LOG_ERROR, err, NULL);
         return -1;
     }
+    if (!app_has_route(app, CHOPIN_GET, "/health")) health_mount(app);
+    if (app->cfg.metrics && !app_has_route(app, CHOPIN_GET, "/metrics")) metrics_mount(app);
     if (app->broken) return -1;
+    app->metrics = metrics_new(app->num_routes, app->cfg.workers);
+    if (!app->metrics) return -1;
     for (size_t i = 0; i < app->num_routes; i++) {
         route_entry *r = app->routes[i];
         compose_group(&r->chain, r->group);
@@ -416,8 +436,26 @@ int64_t app_stream_limit(const http1_request *req, void *arg) {
                                   : (int64_t)app->cfg.max_upload_bytes;
 }
 
+static uint64_t monotonic_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* The request's row in the metrics: its route, or its method's unmatched row. */
+static void record(chopin_app *app, chopin_ctx *c, uint64_t start_us) {
+    const task *t = c->task;
+    if (!t) return;
+    int slot = t->w == app->test_worker ? 0 : t->w->id + 1;
+    const route_entry *r = c->route;
+    size_t row = r ? r->index : app->num_routes + (size_t)c->req->method;
+    int status = c->status ? c->status : 500; /* unanswered: the engine's 500 */
+    metrics_record(app->metrics, slot, row, status, monotonic_us() - start_us);
+}
+
 void app_handle(chopin_ctx *c, void *arg) {
     chopin_app *app = arg;
+    uint64_t start_us = monotonic_us();
     c->db = app->db;
     c->app = app;
     if (app->app_chain.count)
@@ -425,25 +463,45 @@ void app_handle(chopin_ctx *c, void *arg) {
     else
         route_request(c, app);
     if (c->db_session) db_request_end(c); /* middleware used the database too */
+    record(app, c, start_us);
 }
 
 /* --- Serving -------------------------------------------------------------------- */
 
+/* DATABASE_AUTO_MIGRATE: pending migrations applied before the first
+ * request. The default folder may well not exist (an app without
+ * migrations); a folder named in DATABASE_MIGRATIONS must. */
+static int auto_migrate(chopin_app *app) {
+    const char *dir = app->cfg.database_migrations;
+    if (!app->cfg.database_auto_migrate) return 0;
+    if (!strcmp(dir, CHOPIN_DEFAULT_MIGRATIONS) && access(dir, F_OK) && errno == ENOENT) return 0;
+    char err[512];
+    int n = chopin_migrate(app, dir, err, sizeof err);
+    if (n < 0) {
+        chopin_log(CHOPIN_LOG_ERROR, "migrations failed", "error", err, NULL);
+        return -1;
+    }
+    if (n) {
+        char count[16];
+        snprintf(count, sizeof count, "%d", n);
+        chopin_log(CHOPIN_LOG_INFO, "migrations applied", "count", count, "folder", dir, NULL);
+    }
+    return 0;
+}
+
+int app_prepare(chopin_app *app) {
+    if (app->prepared) return 0;
+    if (app_compose(app) || auto_migrate(app)) return -1;
+    app->prepared = true;
+    return 0;
+}
+
 int chopin_app_start(chopin_app *app) {
-    if (app->running || app_compose(app)) return -1;
+    if (app->running || app_prepare(app)) return -1;
     /* Uploads cut off by a process that died left .part files: an hour old
      * is no upload in progress any more (another process may share the
      * folder during a restart). */
     local_clean_stale(app->cfg.upload_dir, 3600);
-    if (app->cfg.database_auto_migrate) {
-        char err[512];
-        int n = chopin_migrate(app, app->cfg.database_migrations, err, sizeof err);
-        if (n < 0) {
-            fprintf(stderr, "chopin: migrations: %s\n", err);
-            return -1;
-        }
-        if (n) fprintf(stderr, "chopin: applied %d migration%s\n", n, n == 1 ? "" : "s");
-    }
     app->srv.cfg = &app->cfg;
     app->srv.handle = app_handle;
     app->srv.handle_arg = app;
@@ -468,6 +526,26 @@ int chopin_app_wait(chopin_app *app) {
     return 0;
 }
 
+/* What a person starting the server wants to see: the mode, where it
+ * listens, where the docs and the probes are. The first line ends with the
+ * URL (scripts read the port from it). */
+static void print_banner(const chopin_app *app) {
+    const chopin_config *cfg = &app->cfg;
+    bool v6 = strchr(cfg->host, ':') != NULL;
+    char url[300];
+    snprintf(url, sizeof url, "http://%s%s%s:%d", v6 ? "[" : "", cfg->host, v6 ? "]" : "",
+             app->srv.port);
+    static const char *const env_names[] = {"development", "production", "test"};
+    printf("chopin %s mode, %d workers, listening on %s\n",
+           cfg->mode == CHOPIN_MODE_PERFORMANCE ? "performance" : "standard", app->srv.num_workers,
+           url);
+    printf("  environment %s, access log %s\n", env_names[cfg->environment],
+           cfg->access_log ? "on" : "off");
+    if (app->docs) printf("  docs     %s%s\n", url, cfg->api_docs_path);
+    printf("  health   %s/health\n", url);
+    if (cfg->metrics) printf("  metrics  %s/metrics\n", url);
+}
+
 int chopin_app_run(chopin_app *app) {
     /* Workers inherit this mask, so the signals reach only the sigwait below. */
     sigset_t set;
@@ -476,23 +554,21 @@ int chopin_app_run(chopin_app *app) {
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     if (chopin_app_start(app)) {
-        fprintf(stderr, "chopin: start-up failed\n");
+        chopin_log(CHOPIN_LOG_ERROR, "start-up failed", NULL);
         return 1;
     }
-    const chopin_config *cfg = &app->cfg;
-    bool v6 = strchr(cfg->host, ':') != NULL;
-    printf("chopin %s mode, %d workers, listening on http://%s%s%s:%d\n",
-           cfg->mode == CHOPIN_MODE_PERFORMANCE ? "performance" : "standard", app->srv.num_workers,
-           v6 ? "[" : "", cfg->host, v6 ? "]" : "", app->srv.port);
+    print_banner(app);
     if (app->jwt_secret_generated)
-        fprintf(stderr, "chopin: JWT_SECRET is not set: tokens are signed with a random secret "
-                        "made now, and die with this process (set it; production requires it)\n");
+        chopin_log(CHOPIN_LOG_WARN,
+                   "JWT_SECRET is not set: tokens are signed with a random secret made now, and "
+                   "die with this process (set it; production requires it)",
+                   NULL);
     fflush(stdout);
     int sig;
     sigwait(&set, &sig);
     chopin_app_stop(app);
     chopin_app_wait(app);
-    fprintf(stderr, "chopin: stopped (signal %d)\n", sig);
+    chopin_log(CHOPIN_LOG_INFO, "stopped", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
     return 0;
 }
 

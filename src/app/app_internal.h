@@ -18,6 +18,7 @@ typedef struct route_entry {
     chopin_group *group; /* NULL for app routes */
     mw_list chain;       /* composed at start: the group's middleware, outermost first */
     int auth_rank;       /* composed at start: chopin_route_info's */
+    size_t index;        /* in the app's routes: its row in the metrics */
     /* Last: dispatch reads the fields above; only the docs read these. */
     chopin_route_options opts; /* strings owned by the entry (route_options_copy) */
 } route_entry;
@@ -39,7 +40,9 @@ struct chopin_app {
     size_t num_routes;
     chopin_group *groups;
     bool composed;
-    bool broken; /* a route failed to register: start-up refuses */
+    bool prepared;     /* composed and migrated (app_prepare) */
+    bool auth_mounted; /* chopin_auth_mount ran: AUTH_ROUTES does not mount again */
+    bool broken;       /* a route failed to register: start-up refuses */
     server srv;
     bool running;
     worker *test_worker;            /* the in-process test client's worker, made on first use */
@@ -51,7 +54,25 @@ struct chopin_app {
     struct mem_cache *cache;        /* chopin/cache.h's in-memory store (src/cache) */
     struct redis_backend *redis;    /* REDIS_URL's server instead, when set */
     struct app_owned *owned;        /* freed with the app (app_own) */
+    struct app_metrics *metrics;    /* GET /metrics's counters, made at start (metrics.c) */
 };
+
+/* --- metrics.c: per-route counters and latency, GET /metrics ------------------ */
+
+typedef struct app_metrics app_metrics;
+/* Rows for num_routes routes plus unmatched requests, slots for the test
+ * client's worker and `workers` server workers (0: one per core). */
+app_metrics *metrics_new(size_t num_routes, int workers);
+void metrics_free(app_metrics *m);
+/* Called by the worker owning the slot (0: the test client's, id + 1: a
+ * server worker's); row is a route's index, or num_routes + the method. */
+void metrics_record(app_metrics *m, int slot, size_t row, int status, uint64_t dur_us);
+/* GET /metrics, when METRICS is on and the app has no route of that name. */
+void metrics_mount(chopin_app *app);
+/* health.c: GET /health (readiness) and /health/live (liveness). */
+void health_mount(chopin_app *app);
+/* Whether a route with this method and pattern is registered. */
+bool app_has_route(const chopin_app *app, chopin_method m, const char *pattern);
 
 /* src/openapi/serve.c: registers the docs routes (API_DOCS) and builds what
  * they serve; called by app_compose before the chains are composed. 0, or
@@ -76,6 +97,9 @@ int app_jwt_init(chopin_app *app, char *err, size_t err_len);
 /* Composes middleware chains once; later calls do nothing. Returns -1 if the
  * app cannot start (a bad route). */
 int app_compose(chopin_app *app);
+/* app_compose, then DATABASE_AUTO_MIGRATE's migrations: what serving and the
+ * test client need before the first request. 0 or -1 (said in the log). */
+int app_prepare(chopin_app *app);
 /* The engine's question before reading a body: the route's streaming limit
  * (.stream_body), or -1 to read the body whole first. */
 int64_t app_stream_limit(const http1_request *req, void *arg);

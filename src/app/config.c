@@ -19,98 +19,109 @@
 #include <string.h>
 #include <strings.h>
 
-typedef enum {
-    K_HOST,
-    K_INT,
-    K_SIZE,
-    K_MS,
-    K_MODE,
-    K_BOOL,
-    K_SWITCH,
-    K_TEXT,
-    K_ENV,
-    K_ALG
-} setting_kind;
+typedef enum { K_HOST, K_INT, K_SIZE, K_MS, K_BOOL, K_SWITCH, K_TEXT, K_CHOICE } setting_kind;
 
 typedef struct {
     const char *env;
     setting_kind kind;
     size_t offset;
     long long min, max;
+    const char *const *choices; /* K_CHOICE: the names, in the enum's order, NULL-terminated */
 } setting;
+
+static const char *const modes[] = {"standard", "performance", NULL};
+static const char *const environments[] = {"development", "production", "test", NULL};
+static const char *const algorithms[] = {"HS256", "RS256", "EdDSA", NULL};
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+static const char *const log_formats[] = {"text", "json", NULL};
 
 #define OFF(field) offsetof(chopin_config, field)
 static const setting settings[] = {
-    {"SERVER_HOST", K_HOST, OFF(host), 0, 0},
-    {"SERVER_PORT", K_INT, OFF(port), 0, 65535},
-    {"SERVER_MODE", K_MODE, OFF(mode), 0, 0},
-    {"CHOPIN_WORKERS", K_INT, OFF(workers), 0, 1024},
-    {"CHOPIN_MAX_CONNECTIONS", K_INT, OFF(max_connections), 1, 10000000},
-    {"CHOPIN_MAX_REQUEST_LINE", K_SIZE, OFF(max_request_line), 64, 1 << 20},
-    {"CHOPIN_MAX_HEADER_BYTES", K_SIZE, OFF(max_header_bytes), 256, 1 << 24},
-    {"CHOPIN_MAX_HEADERS", K_SIZE, OFF(max_headers), 1, 10000},
-    {"CHOPIN_MAX_BODY_BYTES", K_SIZE, OFF(max_body_bytes), 0, 1LL << 40},
-    {"CHOPIN_MAX_PENDING_OUTPUT", K_SIZE, OFF(max_pending_output), 4096, 1LL << 32},
-    {"CHOPIN_HEADER_TIMEOUT", K_MS, OFF(header_timeout_ms), 1, 3600000},
-    {"CHOPIN_BODY_TIMEOUT", K_MS, OFF(body_timeout_ms), 1, 3600000},
-    {"CHOPIN_KEEPALIVE_TIMEOUT", K_MS, OFF(keepalive_timeout_ms), 1, 3600000},
-    {"CHOPIN_WRITE_TIMEOUT", K_MS, OFF(write_timeout_ms), 1, 3600000},
-    {"CHOPIN_SHUTDOWN_TIMEOUT", K_MS, OFF(shutdown_timeout_ms), 0, 3600000},
-    {"CHOPIN_ACCESS_LOG", K_BOOL, OFF(access_log), 0, 1},
-    {"CHOPIN_REQUEST_TIMEOUT", K_MS, OFF(request_timeout_ms), 1, 86400000},
-    {"CHOPIN_STACK_SIZE", K_SIZE, OFF(stack_size), 16 * 1024, 64LL << 20},
-    {"CHOPIN_OFFLOAD_THREADS", K_INT, OFF(offload_threads), 0, 1024},
-    {"DATABASE_URL", K_TEXT, OFF(database_url), 1, sizeof(((chopin_config *)0)->database_url) - 1},
-    {"DATABASE_POOL_SIZE", K_INT, OFF(database_pool_size), 1, 1000},
-    {"DATABASE_BUSY_TIMEOUT", K_MS, OFF(database_busy_timeout_ms), 0, 3600000},
-    {"DATABASE_CONNECT_TIMEOUT", K_MS, OFF(database_connect_timeout_ms), 100, 600000},
+    {"SERVER_HOST", K_HOST, OFF(host), 0, 0, NULL},
+    {"SERVER_PORT", K_INT, OFF(port), 0, 65535, NULL},
+    {"SERVER_MODE", K_CHOICE, OFF(mode), 0, 0, modes},
+    {"CHOPIN_WORKERS", K_INT, OFF(workers), 0, 1024, NULL},
+    {"CHOPIN_MAX_CONNECTIONS", K_INT, OFF(max_connections), 1, 10000000, NULL},
+    {"CHOPIN_MAX_REQUEST_LINE", K_SIZE, OFF(max_request_line), 64, 1 << 20, NULL},
+    {"CHOPIN_MAX_HEADER_BYTES", K_SIZE, OFF(max_header_bytes), 256, 1 << 24, NULL},
+    {"CHOPIN_MAX_HEADERS", K_SIZE, OFF(max_headers), 1, 10000, NULL},
+    {"CHOPIN_MAX_BODY_BYTES", K_SIZE, OFF(max_body_bytes), 0, 1LL << 40, NULL},
+    {"CHOPIN_MAX_PENDING_OUTPUT", K_SIZE, OFF(max_pending_output), 4096, 1LL << 32, NULL},
+    {"CHOPIN_HEADER_TIMEOUT", K_MS, OFF(header_timeout_ms), 1, 3600000, NULL},
+    {"CHOPIN_BODY_TIMEOUT", K_MS, OFF(body_timeout_ms), 1, 3600000, NULL},
+    {"CHOPIN_KEEPALIVE_TIMEOUT", K_MS, OFF(keepalive_timeout_ms), 1, 3600000, NULL},
+    {"CHOPIN_WRITE_TIMEOUT", K_MS, OFF(write_timeout_ms), 1, 3600000, NULL},
+    {"CHOPIN_SHUTDOWN_TIMEOUT", K_MS, OFF(shutdown_timeout_ms), 0, 3600000, NULL},
+    {"CHOPIN_ACCESS_LOG", K_BOOL, OFF(access_log), 0, 1, NULL},
+    {"LOG_LEVEL", K_CHOICE, OFF(log_level), 0, 0, log_levels},
+    {"LOG_FORMAT", K_CHOICE, OFF(log_format), 0, 0, log_formats},
+    {"METRICS", K_BOOL, OFF(metrics), 0, 1, NULL},
+    {"CHOPIN_REQUEST_TIMEOUT", K_MS, OFF(request_timeout_ms), 1, 86400000, NULL},
+    {"CHOPIN_STACK_SIZE", K_SIZE, OFF(stack_size), 16 * 1024, 64LL << 20, NULL},
+    {"CHOPIN_OFFLOAD_THREADS", K_INT, OFF(offload_threads), 0, 1024, NULL},
+    {"DATABASE_URL", K_TEXT, OFF(database_url), 1, sizeof(((chopin_config *)0)->database_url) - 1,
+     NULL},
+    {"DATABASE_POOL_SIZE", K_INT, OFF(database_pool_size), 1, 1000, NULL},
+    {"DATABASE_BUSY_TIMEOUT", K_MS, OFF(database_busy_timeout_ms), 0, 3600000, NULL},
+    {"DATABASE_CONNECT_TIMEOUT", K_MS, OFF(database_connect_timeout_ms), 100, 600000, NULL},
     {"DATABASE_MIGRATIONS", K_TEXT, OFF(database_migrations), 1,
-     sizeof(((chopin_config *)0)->database_migrations) - 1},
-    {"DATABASE_AUTO_MIGRATE", K_BOOL, OFF(database_auto_migrate), 0, 1},
-    {"ENVIRONMENT", K_ENV, OFF(environment), 0, 0},
-    {"JWT_SECRET", K_TEXT, OFF(jwt_secret), 0, sizeof(((chopin_config *)0)->jwt_secret) - 1},
-    {"JWT_ALGORITHM", K_ALG, OFF(jwt_algorithm), 0, 0},
+     sizeof(((chopin_config *)0)->database_migrations) - 1, NULL},
+    {"DATABASE_AUTO_MIGRATE", K_BOOL, OFF(database_auto_migrate), 0, 1, NULL},
+    {"AUTH_ROUTES", K_BOOL, OFF(auth_routes), 0, 1, NULL},
+    {"ENVIRONMENT", K_CHOICE, OFF(environment), 0, 0, environments},
+    {"JWT_SECRET", K_TEXT, OFF(jwt_secret), 0, sizeof(((chopin_config *)0)->jwt_secret) - 1, NULL},
+    {"JWT_ALGORITHM", K_CHOICE, OFF(jwt_algorithm), 0, 0, algorithms},
     {"JWT_PRIVATE_KEY_FILE", K_TEXT, OFF(jwt_private_key_file), 0,
-     sizeof(((chopin_config *)0)->jwt_private_key_file) - 1},
+     sizeof(((chopin_config *)0)->jwt_private_key_file) - 1, NULL},
     {"JWT_PUBLIC_KEY_FILE", K_TEXT, OFF(jwt_public_key_file), 0,
-     sizeof(((chopin_config *)0)->jwt_public_key_file) - 1},
-    {"JWT_EXPIRY_HOURS", K_INT, OFF(jwt_expiry_hours), 1, 8760},
-    {"JWT_REFRESH_EXPIRY_DAYS", K_INT, OFF(jwt_refresh_expiry_days), 1, 3650},
-    {"JWT_ISSUER", K_TEXT, OFF(jwt_issuer), 0, sizeof(((chopin_config *)0)->jwt_issuer) - 1},
-    {"JWT_AUDIENCE", K_TEXT, OFF(jwt_audience), 0, sizeof(((chopin_config *)0)->jwt_audience) - 1},
-    {"AUTH_LOGIN_LIMIT_PER_IP", K_INT, OFF(auth_login_limit_per_ip), 0, 1000000},
-    {"AUTH_LOGIN_LIMIT_PER_ACCOUNT", K_INT, OFF(auth_login_limit_per_account), 0, 1000000},
-    {"MAX_UPLOAD_SIZE", K_SIZE, OFF(max_upload_bytes), 0, 1LL << 50},
-    {"UPLOAD_DIR", K_TEXT, OFF(upload_dir), 1, sizeof(((chopin_config *)0)->upload_dir) - 1},
-    {"S3_BUCKET", K_TEXT, OFF(s3_bucket), 0, sizeof(((chopin_config *)0)->s3_bucket) - 1},
-    {"S3_REGION", K_TEXT, OFF(s3_region), 1, sizeof(((chopin_config *)0)->s3_region) - 1},
-    {"S3_ENDPOINT", K_TEXT, OFF(s3_endpoint), 0, sizeof(((chopin_config *)0)->s3_endpoint) - 1},
+     sizeof(((chopin_config *)0)->jwt_public_key_file) - 1, NULL},
+    {"JWT_EXPIRY_HOURS", K_INT, OFF(jwt_expiry_hours), 1, 8760, NULL},
+    {"JWT_REFRESH_EXPIRY_DAYS", K_INT, OFF(jwt_refresh_expiry_days), 1, 3650, NULL},
+    {"JWT_ISSUER", K_TEXT, OFF(jwt_issuer), 0, sizeof(((chopin_config *)0)->jwt_issuer) - 1, NULL},
+    {"JWT_AUDIENCE", K_TEXT, OFF(jwt_audience), 0, sizeof(((chopin_config *)0)->jwt_audience) - 1,
+     NULL},
+    {"AUTH_LOGIN_LIMIT_PER_IP", K_INT, OFF(auth_login_limit_per_ip), 0, 1000000, NULL},
+    {"AUTH_LOGIN_LIMIT_PER_ACCOUNT", K_INT, OFF(auth_login_limit_per_account), 0, 1000000, NULL},
+    {"MAX_UPLOAD_SIZE", K_SIZE, OFF(max_upload_bytes), 0, 1LL << 50, NULL},
+    {"UPLOAD_DIR", K_TEXT, OFF(upload_dir), 1, sizeof(((chopin_config *)0)->upload_dir) - 1, NULL},
+    {"S3_BUCKET", K_TEXT, OFF(s3_bucket), 0, sizeof(((chopin_config *)0)->s3_bucket) - 1, NULL},
+    {"S3_REGION", K_TEXT, OFF(s3_region), 1, sizeof(((chopin_config *)0)->s3_region) - 1, NULL},
+    {"S3_ENDPOINT", K_TEXT, OFF(s3_endpoint), 0, sizeof(((chopin_config *)0)->s3_endpoint) - 1,
+     NULL},
     {"S3_ACCESS_KEY_ID", K_TEXT, OFF(s3_access_key_id), 0,
-     sizeof(((chopin_config *)0)->s3_access_key_id) - 1},
+     sizeof(((chopin_config *)0)->s3_access_key_id) - 1, NULL},
     {"S3_SECRET_ACCESS_KEY", K_TEXT, OFF(s3_secret_access_key), 0,
-     sizeof(((chopin_config *)0)->s3_secret_access_key) - 1},
-    {"S3_PREFIX", K_TEXT, OFF(s3_prefix), 0, sizeof(((chopin_config *)0)->s3_prefix) - 1},
+     sizeof(((chopin_config *)0)->s3_secret_access_key) - 1, NULL},
+    {"S3_PREFIX", K_TEXT, OFF(s3_prefix), 0, sizeof(((chopin_config *)0)->s3_prefix) - 1, NULL},
     {"S3_PUBLIC_URL", K_TEXT, OFF(s3_public_url), 0,
-     sizeof(((chopin_config *)0)->s3_public_url) - 1},
-    {"CACHE_MAX_BYTES", K_SIZE, OFF(cache_max_bytes), 64 * 1024, 1LL << 40},
-    {"REDIS_URL", K_TEXT, OFF(redis_url), 0, sizeof(((chopin_config *)0)->redis_url) - 1},
-    {"REDIS_TIMEOUT", K_MS, OFF(redis_timeout_ms), 1, 600000},
-    {"API_TITLE", K_TEXT, OFF(api_title), 1, sizeof(((chopin_config *)0)->api_title) - 1},
-    {"API_VERSION", K_TEXT, OFF(api_version), 1, sizeof(((chopin_config *)0)->api_version) - 1},
+     sizeof(((chopin_config *)0)->s3_public_url) - 1, NULL},
+    {"CACHE_MAX_BYTES", K_SIZE, OFF(cache_max_bytes), 64 * 1024, 1LL << 40, NULL},
+    {"REDIS_URL", K_TEXT, OFF(redis_url), 0, sizeof(((chopin_config *)0)->redis_url) - 1, NULL},
+    {"REDIS_TIMEOUT", K_MS, OFF(redis_timeout_ms), 1, 600000, NULL},
+    {"API_TITLE", K_TEXT, OFF(api_title), 1, sizeof(((chopin_config *)0)->api_title) - 1, NULL},
+    {"API_VERSION", K_TEXT, OFF(api_version), 1, sizeof(((chopin_config *)0)->api_version) - 1,
+     NULL},
     {"API_DESCRIPTION", K_TEXT, OFF(api_description), 0,
-     sizeof(((chopin_config *)0)->api_description) - 1},
+     sizeof(((chopin_config *)0)->api_description) - 1, NULL},
     {"API_SERVER_URL", K_TEXT, OFF(api_server_url), 0,
-     sizeof(((chopin_config *)0)->api_server_url) - 1},
-    {"API_DOCS", K_SWITCH, OFF(api_docs), 0, 1},
+     sizeof(((chopin_config *)0)->api_server_url) - 1, NULL},
+    {"API_DOCS", K_SWITCH, OFF(api_docs), 0, 1, NULL},
     {"API_DOCS_PATH", K_TEXT, OFF(api_docs_path), 2,
-     sizeof(((chopin_config *)0)->api_docs_path) - 1},
+     sizeof(((chopin_config *)0)->api_docs_path) - 1, NULL},
     {"API_DOCS_ASSETS", K_TEXT, OFF(api_docs_assets), 0,
-     sizeof(((chopin_config *)0)->api_docs_assets) - 1},
+     sizeof(((chopin_config *)0)->api_docs_assets) - 1, NULL},
     {"API_DOCS_USERNAME", K_TEXT, OFF(api_docs_username), 0,
-     sizeof(((chopin_config *)0)->api_docs_username) - 1},
+     sizeof(((chopin_config *)0)->api_docs_username) - 1, NULL},
     {"API_DOCS_PASSWORD", K_TEXT, OFF(api_docs_password), 0,
-     sizeof(((chopin_config *)0)->api_docs_password) - 1},
+     sizeof(((chopin_config *)0)->api_docs_password) - 1, NULL},
 };
+
+_Static_assert(sizeof(chopin_server_mode) == sizeof(int) &&
+                   sizeof(chopin_environment) == sizeof(int) &&
+                   sizeof(chopin_jwt_algorithm) == sizeof(int) &&
+                   sizeof(chopin_log_level) == sizeof(int) &&
+                   sizeof(chopin_log_format) == sizeof(int),
+               "K_CHOICE stores an int");
 
 /* AddressSanitizer's redzones make frames several times larger: the same
  * handlers need a bigger default stack in a sanitizer build. */
@@ -139,6 +150,9 @@ void chopin_config_defaults(chopin_config *cfg) {
     cfg->write_timeout_ms = 30000;
     cfg->shutdown_timeout_ms = 10000;
     cfg->access_log = true;
+    cfg->log_level = CHOPIN_LOG_INFO;
+    cfg->log_format = CHOPIN_LOG_TEXT;
+    cfg->metrics = true;
     cfg->request_timeout_ms = 30000;
     cfg->stack_size = DEFAULT_STACK_SIZE;
     cfg->offload_threads = 0;
@@ -146,8 +160,9 @@ void chopin_config_defaults(chopin_config *cfg) {
     cfg->database_pool_size = 4;
     cfg->database_busy_timeout_ms = 5000;
     cfg->database_connect_timeout_ms = 5000;
-    strcpy(cfg->database_migrations, "migrations");
-    cfg->database_auto_migrate = false;
+    strcpy(cfg->database_migrations, CHOPIN_DEFAULT_MIGRATIONS);
+    cfg->database_auto_migrate = true;
+    cfg->auth_routes = true;
     cfg->environment = CHOPIN_ENV_DEVELOPMENT;
     cfg->jwt_algorithm = CHOPIN_JWT_ALG_HS256;
     cfg->jwt_expiry_hours = 24;
@@ -201,15 +216,20 @@ static const char *expectation(const setting *s, char *buf, size_t len) {
     switch (s->kind) {
     case K_HOST:
         return "a host name or IP address (at most 255 bytes)";
-    case K_MODE:
-        return "'standard' or 'performance'";
+    case K_CHOICE: {
+        size_t n = 0, count = 0;
+        while (s->choices[count]) count++;
+        for (size_t i = 0; i < count; i++)
+            n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s'%s'",
+                                  !i              ? ""
+                                  : i + 1 < count ? ", "
+                                                  : " or ",
+                                  s->choices[i]);
+        return buf;
+    }
     case K_TEXT:
         snprintf(buf, len, "text of %lld to %lld bytes", s->min, s->max);
         return buf;
-    case K_ENV:
-        return "'development', 'production' or 'test'";
-    case K_ALG:
-        return "'HS256', 'RS256' or 'EdDSA'";
     case K_BOOL:
     case K_SWITCH:
         return "true/false, on/off, yes/no or 1/0";
@@ -250,28 +270,10 @@ static int apply(chopin_config *cfg, const setting *s, const char *value) {
         if (strlen(value) < (size_t)s->min || strlen(value) > (size_t)s->max) return -1;
         strcpy(field, value);
         return 0;
-    case K_ENV: {
-        static const char *const names[] = {"development", "production", "test"};
-        for (int i = 0; i < 3; i++)
-            if (!strcmp(value, names[i]))
-                return *(chopin_environment *)field = (chopin_environment)i, 0;
+    case K_CHOICE: /* the config's enums are int-sized, numbered as the names */
+        for (int i = 0; s->choices[i]; i++)
+            if (!strcmp(value, s->choices[i])) return *(int *)field = i, 0;
         return -1;
-    }
-    case K_ALG: {
-        static const char *const names[] = {"HS256", "RS256", "EdDSA"};
-        for (int i = 0; i < 3; i++)
-            if (!strcmp(value, names[i]))
-                return *(chopin_jwt_algorithm *)field = (chopin_jwt_algorithm)i, 0;
-        return -1;
-    }
-    case K_MODE:
-        if (!strcmp(value, "standard"))
-            cfg->mode = CHOPIN_MODE_STANDARD;
-        else if (!strcmp(value, "performance"))
-            cfg->mode = CHOPIN_MODE_PERFORMANCE;
-        else
-            return -1;
-        return 0;
     case K_SWITCH: {
         bool on;
         if (parse_bool(value, &on)) return -1;

@@ -418,12 +418,13 @@ int chopin_auth_mount_with(chopin_app *app, const chopin_auth_options *opts) {
     free(sql2);
     if (rc) {
         const chopin_db_error *e = c ? chopin_db_last_error(c) : NULL;
-        fprintf(stderr, "chopin: cannot create the users and refresh_tokens tables: %s\n",
-                e ? e->detail : "out of memory");
+        chopin_log(CHOPIN_LOG_ERROR, "cannot create the users and refresh_tokens tables", "error",
+                   e ? e->detail : "out of memory", NULL);
     }
     free(sql);
     chopin_ctx_free(c);
     if (rc) return -1;
+    app->auth_mounted = true;
     chopin_group *g = chopin_group_new(app, prefix);
     static const chopin_auth_options all = {0};
     if (!opts) opts = &all;

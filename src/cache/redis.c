@@ -179,10 +179,9 @@ static void warn(rconn *rc) {
                                      __ATOMIC_RELAXED))
         return;
     __atomic_store_n(&rb->down, 1, __ATOMIC_RELAXED);
-    fprintf(stderr,
-            "chopin: cache: Redis at %s is unavailable (%s): reads miss and writes are dropped "
-            "until it is back\n",
-            rb->where, rc->why);
+    chopin_log(CHOPIN_LOG_WARN,
+               "Redis is unavailable: cache reads miss and writes are dropped until it is back",
+               "redis", rb->where, "error", rc->why, NULL);
 }
 
 /* --- The connection ------------------------------------------------------------ */
@@ -310,7 +309,7 @@ static void on_ready(worker *w, loop_watch *lw, uint32_t events) {
         rc->state = RC_READY;
         arm_timer(rc);
         if (__atomic_exchange_n(&rc->rb->down, 0, __ATOMIC_RELAXED))
-            fprintf(stderr, "chopin: cache: Redis at %s is back\n", rc->rb->where);
+            chopin_log(CHOPIN_LOG_INFO, "Redis is back", "redis", rc->rb->where, NULL);
     }
     if (rc->state != RC_READY) return;
     if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) flush(rc);

@@ -195,10 +195,11 @@ int db_fail(db_session *s, chopin_db_status st, const char *sqlstate, const char
     pthread_mutex_unlock(&db->log_mu);
     if (!quiet) {
         chopin_str rid = chopin_request_id(s->c);
-        fprintf(stderr, "chopin: database %s%s%s: %s%s%.*s\n",
-                st == CHOPIN_DB_UNAVAILABLE ? "unavailable" : "error", e->sqlstate[0] ? " " : "",
-                e->sqlstate, e->detail, rid.len ? " request_id=" : "", (int)rid.len,
-                rid.ptr ? rid.ptr : "");
+        char rid_text[72];
+        snprintf(rid_text, sizeof rid_text, "%.*s", (int)rid.len, rid.ptr ? rid.ptr : "");
+        chopin_log(CHOPIN_LOG_ERROR,
+                   st == CHOPIN_DB_UNAVAILABLE ? "database unavailable" : "database error",
+                   "sqlstate", e->sqlstate, "error", e->detail, "request_id", rid_text, NULL);
     }
     return -1;
 }

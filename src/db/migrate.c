@@ -22,6 +22,7 @@ typedef struct {
     char name[128];
     char stem[160]; /* the file name without .up.sql: "0003_add_users" */
     char *up_path, *down_path;
+    bool up_dialect, down_dialect; /* the path is the database's own variant */
     char checksum[65];
     /* from the table */
     bool applied;
@@ -87,9 +88,18 @@ static void sha256_hex(const char *text, size_t len, char out[65]) {
     for (unsigned i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-/* "0003_add_users.up.sql" -> version 3, name "add_users", up. */
+static bool ends_with(const char *s, size_t *len, const char *suffix) {
+    size_t n = strlen(suffix);
+    if (*len <= n || memcmp(s + *len - n, suffix, n)) return false;
+    *len -= n;
+    return true;
+}
+
+/* "0003_add_users.up.sql" -> version 3, name "add_users", up. A variant for
+ * one database, "0003_add_users.up.postgres.sql" or ".up.sqlite.sql", sets
+ * *dialect (0 for the plain form). */
 static bool parse_name(const char *file, int64_t *version, char *name, size_t name_len, bool *up,
-                       char *stem, size_t stem_len) {
+                       char *stem, size_t stem_len, int *dialect) {
     char *end;
     if (file[0] < '0' || file[0] > '9') return false;
     errno = 0;
@@ -97,10 +107,14 @@ static bool parse_name(const char *file, int64_t *version, char *name, size_t na
     if (errno || *end != '_') return false;
     const char *n = end + 1;
     size_t len = strlen(n);
-    if (len > 7 && !strcmp(n + len - 7, ".up.sql"))
-        *up = true, len -= 7;
-    else if (len > 9 && !strcmp(n + len - 9, ".down.sql"))
-        *up = false, len -= 9;
+    if (!ends_with(n, &len, ".sql")) return false;
+    *dialect = ends_with(n, &len, ".postgres") ? CHOPIN_POSTGRES
+               : ends_with(n, &len, ".sqlite") ? CHOPIN_SQLITE
+                                               : 0;
+    if (ends_with(n, &len, ".up"))
+        *up = true;
+    else if (ends_with(n, &len, ".down"))
+        *up = false;
     else
         return false;
     if (!len || len >= name_len) return false;
@@ -110,7 +124,10 @@ static bool parse_name(const char *file, int64_t *version, char *name, size_t na
     return true;
 }
 
-static int scan_dir(const char *dir, migration_list *l, char *err, size_t err_len) {
+/* Each version's up and down files for this database: its own variant
+ * when there is one, else the plain file; the other database's variants
+ * are not this database's business. */
+static int scan_dir(const char *dir, int db_dialect, migration_list *l, char *err, size_t err_len) {
     DIR *d = opendir(dir);
     if (!d)
         return failf(err, err_len, "cannot read the migrations folder %s: %s", dir,
@@ -121,7 +138,10 @@ static int scan_dir(const char *dir, migration_list *l, char *err, size_t err_le
         int64_t version;
         char name[128], stem[160];
         bool up;
-        if (!parse_name(e->d_name, &version, name, sizeof name, &up, stem, sizeof stem)) continue;
+        int dialect;
+        if (!parse_name(e->d_name, &version, name, sizeof name, &up, stem, sizeof stem, &dialect) ||
+            (dialect && dialect != db_dialect))
+            continue;
         migration *m = find_version(l, version, true);
         if (!m) {
             rc = failf(err, err_len, "out of memory");
@@ -135,8 +155,11 @@ static int scan_dir(const char *dir, migration_list *l, char *err, size_t err_le
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         char **slot = up ? &m->up_path : &m->down_path;
-        free(*slot); /* a second file of this version: already an error */
+        bool *own = up ? &m->up_dialect : &m->down_dialect;
+        if (*own && !dialect) continue; /* the variant wins over the plain file */
+        free(*slot);
         *slot = strdup(path);
+        *own = dialect != 0;
     }
     closedir(d);
     for (size_t i = 0; !rc && i < l->count; i++) {
@@ -192,7 +215,9 @@ static int ensure_table(chopin_ctx *c, char *err, size_t err_len) {
 
 /* The folder's migrations and the table's rows, merged, by version. */
 static int load(chopin_ctx *c, const char *dir, migration_list *l, char *err, size_t err_len) {
-    if (scan_dir(dir, l, err, err_len) || ensure_table(c, err, err_len)) return -1;
+    if (scan_dir(dir, chopin_db_dialect_of(c->db), l, err, err_len) ||
+        ensure_table(c, err, err_len))
+        return -1;
     chopin_rows *r = chopin_sql(
         c, "SELECT version, name, checksum, applied_at FROM chopin_migrations ORDER BY version");
     if (!r) return failf(err, err_len, "cannot read chopin_migrations: %s", db_detail(c));

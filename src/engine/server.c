@@ -23,7 +23,8 @@ static int open_listener_flags(const char *host, int port, bool reuseport, int *
     struct addrinfo *res;
     int rc = getaddrinfo(host[0] ? host : NULL, port_str, &hints, &res);
     if (rc) {
-        fprintf(stderr, "chopin: SERVER_HOST '%s': %s\n", host, gai_strerror(rc));
+        chopin_log(CHOPIN_LOG_ERROR, "SERVER_HOST cannot be resolved", "host", host, "error",
+                   gai_strerror(rc), NULL);
         return -1;
     }
     int fd = -1, err = 0;
@@ -41,7 +42,10 @@ static int open_listener_flags(const char *host, int port, bool reuseport, int *
     }
     freeaddrinfo(res);
     if (fd < 0) {
-        fprintf(stderr, "chopin: cannot listen on %s:%d: %s\n", host, port, strerror(err));
+        char port_text[8];
+        snprintf(port_text, sizeof port_text, "%d", port);
+        chopin_log(CHOPIN_LOG_ERROR, "cannot listen", "host", host, "port", port_text, "error",
+                   strerror(err), NULL);
         return -1;
     }
     struct sockaddr_storage ss;
@@ -102,7 +106,7 @@ int server_start(server *s) {
     }
     for (int i = 0; i < s->num_workers; i++) {
         if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i])) {
-            fprintf(stderr, "chopin: cannot start worker %d\n", i);
+            chopin_log(CHOPIN_LOG_ERROR, "cannot start a worker thread", NULL);
             s->num_workers = i; /* the ones started will be stopped and joined */
             server_stop(s);
             server_wait(s);

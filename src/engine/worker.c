@@ -246,7 +246,7 @@ static void accept_all(worker *w) {
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
             if (errno == EMFILE || errno == ENFILE)
-                fprintf(stderr, "chopin: worker %d: out of file descriptors\n", w->id);
+                chopin_log(CHOPIN_LOG_ERROR, "out of file descriptors: accepting paused", NULL);
             return; /* EAGAIN, or try again on the next wake-up */
         }
         if (w->num_conns >= w->max_conns) {

@@ -354,8 +354,8 @@ int chopin_static(chopin_app *app, const char *prefix, const char *dir,
     static_root *root = calloc(1, sizeof *root);
     char real[PATH_MAX];
     if (!root || !realpath(dir, real)) {
-        fprintf(stderr, "chopin: chopin_static(\"%s\"): cannot open the folder %s: %s\n", prefix,
-                dir, root ? strerror(errno) : "out of memory");
+        chopin_log(CHOPIN_LOG_ERROR, "chopin_static: cannot open the folder", "prefix", prefix,
+                   "dir", dir, "error", root ? strerror(errno) : "out of memory", NULL);
         free(root);
         app->broken = true;
         return -1;
@@ -365,8 +365,8 @@ int chopin_static(chopin_app *app, const char *prefix, const char *dir,
     if (opts) root->opts = *opts;
     root->index = opts && opts->index ? strdup(opts->index) : NULL;
     if (root->dir_fd < 0 || !root->dir || (opts && opts->index && !root->index)) {
-        fprintf(stderr, "chopin: chopin_static(\"%s\"): cannot open the folder %s: %s\n", prefix,
-                dir, strerror(errno));
+        chopin_log(CHOPIN_LOG_ERROR, "chopin_static: cannot open the folder", "prefix", prefix,
+                   "dir", dir, "error", strerror(errno), NULL);
         root_free(root);
         app->broken = true;
         return -1;

@@ -15,7 +15,7 @@
 
 static worker *test_worker(chopin_app *app) {
     if (app->test_worker) return app->test_worker;
-    if (app_compose(app)) return NULL;
+    if (app_prepare(app)) return NULL;
     app->test_srv.cfg = &app->cfg;
     app->test_srv.handle = app_handle;
     app->test_srv.handle_arg = app;
@@ -188,5 +188,6 @@ void chopin_test_response_free(chopin_test_response *r) {
     free(r->header_values);
     free(r->body);
     free(r->raw);
+    chopin_json_doc_free(r->json);
     free(r);
 }

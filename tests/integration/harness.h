@@ -1,4 +1,4 @@
-/* harness.h - drives real chopin-hello / chopin-tfb processes for the
+/* harness.h - drives real chopin-demo / chopin-tfb processes for the
  * integration tests: start a server binary with a chosen environment, learn
  * its port from the banner, talk to it over raw sockets or libcurl, look at
  * its memory, and stop it with a signal.

@@ -1,4 +1,4 @@
-/* test_http.c - HTTP/1.1 behaviour of the real servers (chopin-hello and
+/* test_http.c - HTTP/1.1 behaviour of the real servers (chopin-demo and
  * chopin-tfb) over sockets: keep-alive, HTTP/1.0, pipelining, HEAD, request
  * forms, 100-continue, chunked bodies, standard headers, error envelopes,
  * OPTIONS, libcurl round trips, a 10 MiB body, IPv6, port 0 and workers. */
@@ -22,7 +22,7 @@ TestSuite(http, .fini = h_cleanup, .timeout = 60);
 static const char *const quiet_env[] = {"CHOPIN_ACCESS_LOG=0", NULL};
 
 static h_server *start_hello(void) {
-    return h_start(CHOPIN_HELLO_BIN, NULL);
+    return h_start(CHOPIN_DEMO_BIN, NULL);
 }
 static h_server *start_tfb(void) {
     return h_start(CHOPIN_TFB_BIN, quiet_env);
@@ -143,7 +143,7 @@ Test(http, connection_close_honoured) {
 /* --- Pipelining -------------------------------------------------------------- */
 
 Test(http, pipelined_100_requests_answered_in_order_hello) {
-    h_server *s = h_start(CHOPIN_HELLO_BIN, quiet_env);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, quiet_env);
     h_conn *c = h_connect(s->port);
     char *batch = malloc(100 * 128);
     size_t len = 0;
@@ -495,108 +495,138 @@ Test(http, keep_alive_after_a_waiting_handler) {
     stop_ok(s);
 }
 
-/* The demo's todo API: the ORM on SQLite, every answer in the envelopes. */
+/* One request on c with an optional bearer token and JSON body, expecting
+ * status. */
+static h_response *call(h_conn *c, const char *method, const char *path, const char *token,
+                        const char *body, int status) {
+    char req[2048];
+    int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: x\r\n", method, path);
+    if (token)
+        n += snprintf(req + n, sizeof req - (size_t)n, "Authorization: Bearer %s\r\n", token);
+    if (body)
+        n += snprintf(req + n, sizeof req - (size_t)n,
+                      "Content-Type: application/json\r\nContent-Length: %zu\r\n", strlen(body));
+    snprintf(req + n, sizeof req - (size_t)n, "\r\n%s", body ? body : "");
+    return expect_status(c, req, status);
+}
+
+/* Signs an account up on the demo and returns its access token. */
+static char *demo_signup(h_conn *c, const char *name) {
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"email\":\"%s@example.com\",\"username\":\"%s\",\"password\":\"a long password\"}",
+             name, name);
+    h_response *r = call(c, "POST", "/api/auth/signup", NULL, body, 201);
+    const char *at = strstr(r->body, "\"access_token\":\"");
+    cr_assert_not_null(at, "%s", r->body);
+    at += strlen("\"access_token\":\"");
+    char *token = strndup(at, strcspn(at, "\""));
+    h_response_free(r);
+    return token;
+}
+
+/* The demo's todo API: the ORM on SQLite, every answer in the envelopes,
+ * each account's todos its own. */
 Test(http, demo_todos_crud) {
     h_server *s = start_hello();
     h_conn *c = h_connect(s->port);
-    static const char post[] =
-        "POST /todos HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        "Content-Length: %zu\r\n\r\n%s";
+    char *tok = demo_signup(c, "ada");
+    h_response_free(call(c, "POST", "/todos", NULL, "{\"title\":\"milk\"}", 401));
     const char *bodies[] = {"{\"title\":\"milk\",\"priority\":2,\"tag\":\"home\"}",
                             "{\"title\":\"code\",\"priority\":5,\"tag\":\"work\",\"id\":99}",
-                            "{\"title\":\"walk\"}"};
-    char req[512];
+                            "{\"title\":\"walk\",\"owner_id\":77}"};
     for (int i = 0; i < 3; i++) {
-        snprintf(req, sizeof req, post, strlen(bodies[i]), bodies[i]);
-        h_response *r = expect_status(c, req, 201);
+        h_response *r = call(c, "POST", "/todos", tok, bodies[i], 201);
         char want[48];
         snprintf(want, sizeof want, "{\"success\":true,\"data\":{\"id\":%d,", i + 1);
         cr_assert(!strncmp(r->body, want, strlen(want)), "read-only id ignored: %s", r->body);
+        cr_assert(strstr(r->body, "\"owner_id\":1,"), "read-only owner ignored: %s", r->body);
         cr_assert(strstr(r->body, "\"created_at\":\"20"), "%s", r->body);
         h_response_free(r);
     }
-    h_response *r =
-        expect_status(c, "GET /todos?sort=-priority&tag=work HTTP/1.1\r\nHost: x\r\n\r\n", 200);
+    h_response *r = call(c, "GET", "/todos?sort=-priority&tag=work", tok, NULL, 200);
     cr_assert(strstr(r->body, "\"items\":[{\"id\":2,\"title\":\"code\""), "%s", r->body);
     cr_assert(strstr(r->body, "\"total\":1,\"limit\":20,\"offset\":0}}"), "%s", r->body);
     h_response_free(r);
-    r = expect_status(c, "GET /todos?per_page=2&page=2 HTTP/1.1\r\nHost: x\r\n\r\n", 200);
+    r = call(c, "GET", "/todos?per_page=2&page=2", tok, NULL, 200);
     cr_assert(strstr(r->body, "{\"success\":true,\"data\":{\"items\":[{\"id\":1,"),
               "newest first: %s", r->body);
     cr_assert(strstr(r->body, "\"total\":3,\"limit\":2,\"offset\":2}}"), "%s", r->body);
     h_response_free(r);
-    static const char put[] =
-        "PUT /todos/3 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        "Content-Length: 27\r\n\r\n{\"title\":\"run\",\"done\":true}";
-    r = expect_status(c, put, 200);
+    r = call(c, "PUT", "/todos/3", tok, "{\"title\":\"run\",\"done\":true}", 200);
     cr_assert(strstr(r->body, "\"title\":\"run\",\"done\":true"), "%s", r->body);
     h_response_free(r);
     /* PATCH: only what the body names; title stays required by PUT, not here */
-    static const char patch[] =
-        "PATCH /todos/2 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        "Content-Length: 26\r\n\r\n{\"done\":true,\"priority\":1}";
-    r = expect_status(c, patch, 200);
+    r = call(c, "PATCH", "/todos/2", tok, "{\"done\":true,\"priority\":1}", 200);
     cr_assert(strstr(r->body,
                      "\"id\":2,\"title\":\"code\",\"done\":true,\"priority\":1,\"tag\":\"work\""),
               "%s", r->body);
     h_response_free(r);
-    static const char bad_patch[] =
-        "PATCH /todos/2 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        "Content-Length: 27\r\n\r\n{\"done\":true,\"priority\":10}";
-    r = expect_status(c, bad_patch, 422);
-    h_response_free(r);
-    r = expect_status(c, "GET /todos/2 HTTP/1.1\r\nHost: x\r\n\r\n", 200);
+    h_response_free(call(c, "PATCH", "/todos/2", tok, "{\"done\":true,\"priority\":10}", 422));
+    r = call(c, "GET", "/todos/2", tok, NULL, 200);
     cr_assert(strstr(r->body, "\"priority\":1,"), "a refused PATCH changes nothing: %s", r->body);
     h_response_free(r);
-    r = expect_status(c, "DELETE /todos/1 HTTP/1.1\r\nHost: x\r\n\r\n", 204);
+    /* Another account sees none of them, and cannot touch them. */
+    char *other = demo_signup(c, "bob");
+    r = call(c, "GET", "/todos", other, NULL, 200);
+    cr_assert(strstr(r->body, "\"items\":[],\"total\":0"), "%s", r->body);
     h_response_free(r);
-    r = expect_status(c, "GET /todos/1 HTTP/1.1\r\nHost: x\r\n\r\n", 404);
+    h_response_free(call(c, "GET", "/todos/2", other, NULL, 404));
+    h_response_free(call(c, "DELETE", "/todos/2", other, NULL, 404));
+    h_response_free(call(c, "PATCH", "/todos/2", other, "{\"done\":false}", 404));
+    free(other);
+    h_response_free(call(c, "DELETE", "/todos/1", tok, NULL, 204));
+    r = call(c, "GET", "/todos/1", tok, NULL, 404);
     cr_assert(strstr(r->body, "\"code\":\"NOT_FOUND\""), "%s", r->body);
     h_response_free(r);
-    r = expect_status(c, "GET /todos/x HTTP/1.1\r\nHost: x\r\n\r\n", 422);
-    h_response_free(r);
-    r = expect_status(c, "GET /todos?sort=nope HTTP/1.1\r\nHost: x\r\n\r\n", 422);
+    h_response_free(call(c, "GET", "/todos/x", tok, NULL, 422));
+    r = call(c, "GET", "/todos?sort=nope", tok, NULL, 422);
     cr_assert(strstr(r->body, "{\"field\":\"nope\",\"code\":\"unknown\""), "%s", r->body);
     h_response_free(r);
-    r = expect_status(c, "GET /todos?done=maybe HTTP/1.1\r\nHost: x\r\n\r\n", 422);
-    h_response_free(r);
+    h_response_free(call(c, "GET", "/todos?done=maybe", tok, NULL, 422));
+    free(tok);
     h_close(c);
     stop_ok(s);
 }
 
-/* The demo's /admin group: only the exact bearer token passes. */
-Test(http, admin_group_wants_the_exact_token) {
+/* The demo's /admin/stats: a token with the admin role or above; a user's
+ * token is a 403, anything that is not a valid token a 401. */
+Test(http, admin_route_wants_the_role) {
     h_server *s = start_hello();
     h_conn *c = h_connect(s->port);
+    char *tok = demo_signup(c, "eve");
+    char auth[1024];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", tok);
+    char tampered[1024];
+    snprintf(tampered, sizeof tampered, "Authorization: Bearer %.*sx\r\n", (int)strlen(tok) - 1,
+             tok);
     const struct {
         const char *auth;
         int status;
     } rows[] = {
-        {"Authorization: Bearer demo-token\r\n", 200},
-        {"Authorization: Bearer demo-tokem\r\n", 401},
-        {"Authorization: Bearer demo-toke\r\n", 401},
-        {"Authorization: Bearer demo-token2\r\n", 401},
+        {auth, 403},
+        {tampered, 401},
+        {"Authorization: Bearer demo-token\r\n", 401},
         {"Authorization: Bearer \r\n", 401},
-        {"Authorization: Basic demo-token\r\n", 401},
+        {"Authorization: Basic ZXZlOnB3\r\n", 401},
         {"", 401},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        char req[256];
+        char req[1200];
         snprintf(req, sizeof req, "GET /admin/stats HTTP/1.1\r\nHost: x\r\n%s\r\n", rows[i].auth);
         h_response *r = expect_status(c, req, rows[i].status);
-        if (rows[i].status == 200)
-            expect_body(r, "{\"success\":true,\"data\":{\"ok\":true}}");
-        else
-            cr_assert(!strncmp(r->body, "{\"success\":false,\"error\":{\"status\":401", 38),
-                      "row %zu: %s", i, r->body);
+        char want[64];
+        snprintf(want, sizeof want, "{\"success\":false,\"error\":{\"status\":%d", rows[i].status);
+        cr_assert(!strncmp(r->body, want, strlen(want)), "row %zu: %s", i, r->body);
         h_response_free(r);
     }
+    free(tok);
     h_close(c);
     stop_ok(s);
 }
 
 Test(http, ten_mib_response_via_libcurl) {
-    h_server *s = h_start(CHOPIN_HELLO_BIN, quiet_env);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, quiet_env);
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/big?kib=10240", s->port);
     h_curl_response r = h_curl_get(url);
@@ -628,7 +658,7 @@ Test(http, ipv6_loopback) {
     if (probe < 0) cr_skip_test("no IPv6 on this host");
     close(probe);
     const char *env[] = {"SERVER_HOST=::1", NULL};
-    h_server *s = h_start(CHOPIN_HELLO_BIN, env);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, env);
     char want[64];
     snprintf(want, sizeof want, "listening on http://[::1]:%d", s->port);
     cr_assert(strstr(s->banner, want), "banner: %s", s->banner);
@@ -678,7 +708,7 @@ Test(http, port_zero_gives_a_real_port) {
  * answered right away. Every one is answered in the end, A included. */
 Test(http, two_workers_both_serving) {
     const char *env[] = {"CHOPIN_WORKERS=2", "CHOPIN_ACCESS_LOG=0", NULL};
-    h_server *s = h_start(CHOPIN_HELLO_BIN, env);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, env);
     cr_assert(strstr(s->banner, "2 workers"), "banner: %s", s->banner);
     h_conn *slow = h_connect(s->port);
     cr_assert(h_sends(slow, "GET /slow?ms=1500 HTTP/1.1\r\nHost: x\r\n\r\n"));

@@ -63,7 +63,7 @@ static h_response *expect_ok(h_server *s, const char *req, int status) {
 /* --- Size limits ---------------------------------------------------------------- */
 
 Test(limits, request_line_too_long_414) {
-    h_server *s = h_start(CHOPIN_HELLO_BIN, NULL);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, NULL);
     size_t n = 9000; /* default limit 8 KiB */
     char *req = malloc(n + 64);
     strcpy(req, "GET /");
@@ -85,7 +85,7 @@ Test(limits, request_line_too_long_414) {
 }
 
 Test(limits, header_block_too_large_431) {
-    h_server *s = h_start(CHOPIN_HELLO_BIN, NULL);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, NULL);
     /* 20 fields of ~1 KiB each: 20 KiB against a 16 KiB default. */
     char *req = malloc(32768);
     size_t len = (size_t)sprintf(req, "GET /hello/x HTTP/1.1\r\nHost: x\r\n");
@@ -105,7 +105,7 @@ Test(limits, header_block_too_large_431) {
 
 Test(limits, too_many_headers_431) {
     const char *env[] = {"CHOPIN_MAX_HEADERS=10", NULL};
-    h_server *s = h_start(CHOPIN_HELLO_BIN, env);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, env);
     char req[1024];
     size_t len = (size_t)sprintf(req, "GET /hello/x HTTP/1.1\r\nHost: x\r\n");
     for (int i = 0; i < 10; i++) len += (size_t)sprintf(req + len, "X-H%d: v\r\n", i);
@@ -121,7 +121,7 @@ Test(limits, too_many_headers_431) {
 
 Test(limits, body_too_large_by_content_length_413) {
     const char *env[] = {"CHOPIN_MAX_BODY_BYTES=1024", NULL};
-    h_server *s = h_start(CHOPIN_HELLO_BIN, env);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, env);
     /* Rejected from the head alone, before any body byte is sent. */
     expect_rejected_s(s, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1025\r\n\r\n", 413);
     /* And with the body sent along. */
@@ -142,7 +142,7 @@ Test(limits, body_too_large_by_content_length_413) {
 
 Test(limits, chunked_body_too_large_413) {
     const char *env[] = {"CHOPIN_MAX_BODY_BYTES=1024", NULL};
-    h_server *s = h_start(CHOPIN_HELLO_BIN, env);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, env);
     char chunk[400];
     memset(chunk, 'c', sizeof chunk);
     char *req = malloc(8192);
@@ -180,7 +180,7 @@ Test(limits, chunked_body_too_large_413) {
 }
 
 Test(limits, absurd_content_length_413) {
-    h_server *s = h_start(CHOPIN_HELLO_BIN, NULL);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, NULL);
     expect_rejected_s(s,
                       "POST /echo HTTP/1.1\r\nHost: x\r\n"
                       "Content-Length: 123456789012345678901234567890\r\n\r\n",
@@ -191,7 +191,7 @@ Test(limits, absurd_content_length_413) {
 /* --- Malformed requests ------------------------------------------------------- */
 
 Test(limits, content_length_with_transfer_encoding_400) {
-    h_server *s = h_start(CHOPIN_HELLO_BIN, NULL);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, NULL);
     expect_rejected_s(s,
                       "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
                       "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
@@ -204,7 +204,7 @@ Test(limits, content_length_with_transfer_encoding_400) {
 }
 
 Test(limits, bad_chunk_size_400) {
-    h_server *s = h_start(CHOPIN_HELLO_BIN, NULL);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, NULL);
     const char *head = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
     const char *bodies[] = {
         "zz\r\nhello\r\n0\r\n\r\n",                /* not hex */
@@ -223,14 +223,14 @@ Test(limits, bad_chunk_size_400) {
 }
 
 Test(limits, obs_fold_400) {
-    h_server *s = h_start(CHOPIN_HELLO_BIN, NULL);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, NULL);
     expect_rejected_s(s, "GET /hello/x HTTP/1.1\r\nHost: x\r\nX-A: one\r\n  two\r\n\r\n", 400);
     expect_rejected_s(s, "GET /hello/x HTTP/1.1\r\nHost: x\r\nX-A: one\r\n\ttwo\r\n\r\n", 400);
     stop_ok(s);
 }
 
 Test(limits, bare_lf_400) {
-    h_server *s = h_start(CHOPIN_HELLO_BIN, NULL);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, NULL);
     expect_rejected_s(s, "GET /hello/x HTTP/1.1\nHost: x\n\n", 400);
     expect_rejected_s(s, "GET /hello/x HTTP/1.1\r\nHost: x\nX-A: b\r\n\r\n", 400);
     expect_rejected_s(s, "GET /hello/x HTTP/1.1\r\nHost: x\r\n\n", 400);
@@ -238,7 +238,7 @@ Test(limits, bare_lf_400) {
 }
 
 Test(limits, nul_byte_400) {
-    h_server *s = h_start(CHOPIN_HELLO_BIN, NULL);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, NULL);
     static const char in_value[] = "GET /hello/x HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n";
     expect_rejected(s, in_value, sizeof in_value - 1, 400);
     static const char in_target[] = "GET /hello/x\0y HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -249,21 +249,21 @@ Test(limits, nul_byte_400) {
 }
 
 Test(limits, unknown_method_501) {
-    h_server *s = h_start(CHOPIN_HELLO_BIN, NULL);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, NULL);
     expect_rejected_s(s, "BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n", 501);
     expect_rejected_s(s, "TRACE / HTTP/1.1\r\nHost: x\r\n\r\n", 501);
     stop_ok(s);
 }
 
 Test(limits, http2_version_505) {
-    h_server *s = h_start(CHOPIN_HELLO_BIN, NULL);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, NULL);
     expect_rejected_s(s, "GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505);
     expect_rejected_s(s, "GET / HTTP/1.2\r\nHost: x\r\n\r\n", 505);
     stop_ok(s);
 }
 
 Test(limits, differing_duplicate_content_length_400) {
-    h_server *s = h_start(CHOPIN_HELLO_BIN, NULL);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, NULL);
     expect_rejected_s(s,
                       "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
                       "Content-Length: 6\r\n\r\nhello!",
@@ -285,7 +285,7 @@ Test(limits, differing_duplicate_content_length_400) {
  * the same worker is served normally all along. */
 Test(limits, slowloris_cut_off_by_header_timeout) {
     const char *env[] = {"CHOPIN_HEADER_TIMEOUT=1s", "CHOPIN_ACCESS_LOG=0", NULL};
-    h_server *s = h_start(CHOPIN_HELLO_BIN, env);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, env);
     static const char trickle[] = "GET /hello/slow HTTP/1.1\r\nHost: x\r\nX-Slow: "
                                   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     h_conn *slow = h_connect(s->port);
@@ -453,7 +453,7 @@ Test(limits, thousand_concurrent_connections) {
     }
     /* The server inherits the raised limit. */
     const char *env[] = {"CHOPIN_WORKERS=2", "CHOPIN_ACCESS_LOG=0", NULL};
-    h_server *s = h_start(CHOPIN_HELLO_BIN, env);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, env);
 
     struct pollfd *pfd = calloc(N, sizeof *pfd);
     h_conn *conns = calloc(N, sizeof *conns);
@@ -533,7 +533,7 @@ Test(limits, thousand_concurrent_connections) {
 /* --- Half-close ------------------------------------------------------------------ */
 
 Test(limits, half_close_after_request_still_answered) {
-    h_server *s = h_start(CHOPIN_HELLO_BIN, NULL);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, NULL);
     for (int i = 0; i < 5; i++) {
         h_conn *c = h_connect(s->port);
         cr_assert(h_sends(c, "GET /hello/half HTTP/1.1\r\nHost: x\r\n\r\n"));
@@ -566,7 +566,7 @@ Test(limits, half_close_after_request_still_answered) {
  * connection: the server should close its side promptly rather than keep
  * the connection until the keep-alive timeout (60 s by default). */
 Test(limits, half_close_then_server_closes) {
-    h_server *s = h_start(CHOPIN_HELLO_BIN, NULL);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, NULL);
     /* Deterministic form: the only worker is busy with a slow request while
      * the request and the FIN arrive, so both wait in the socket together. */
     h_conn *busy = h_connect(s->port);
@@ -612,7 +612,7 @@ Test(limits, half_close_then_server_closes) {
 Test(limits, backpressure_bounds_memory) {
     enum { N = 200 };
     const char *env[] = {"CHOPIN_ACCESS_LOG=0", NULL};
-    h_server *s = h_start(CHOPIN_HELLO_BIN, env);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, env);
     /* Warm up: one big response, so buffers and pools exist before the baseline. */
     h_conn *w = h_connect(s->port);
     h_response *r = h_roundtrip(w, "GET /big?kib=400 HTTP/1.1\r\nHost: x\r\n\r\n");

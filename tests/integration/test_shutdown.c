@@ -42,7 +42,7 @@ static void expect_refused(int port, const char *when) {
 Test(shutdown, in_flight_requests_complete) {
     enum { N = 20 };
     const char *env[] = {"CHOPIN_WORKERS=2", "CHOPIN_SHUTDOWN_TIMEOUT=30s", NULL};
-    h_server *s = h_start(CHOPIN_HELLO_BIN, env);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, env);
     int port = s->port;
     h_conn *cs[N];
     for (int i = 0; i < N; i++) {
@@ -118,7 +118,7 @@ Test(shutdown, idle_keepalive_connections_closed) {
  * cannot keep the server alive past CHOPIN_SHUTDOWN_TIMEOUT. */
 Test(shutdown, bounded_by_shutdown_timeout) {
     const char *env[] = {"CHOPIN_SHUTDOWN_TIMEOUT=1s", "CHOPIN_WORKERS=1", NULL};
-    h_server *s = h_start(CHOPIN_HELLO_BIN, env);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, env);
     int port = s->port;
     h_conn *head = h_connect(port);
     cr_assert(h_sends(head, "GET /hello/x HTTP/1.1\r\nHost: x\r\nX-Never: end"));
@@ -150,7 +150,7 @@ Test(shutdown, bounded_by_shutdown_timeout) {
  * (5 s here) runs out. */
 Test(shutdown, idle_closed_and_waiting_handler_finishes_after_sigterm) {
     const char *env[] = {"CHOPIN_WORKERS=1", "CHOPIN_SHUTDOWN_TIMEOUT=5s", NULL};
-    h_server *s = h_start(CHOPIN_HELLO_BIN, env);
+    h_server *s = h_start(CHOPIN_DEMO_BIN, env);
     h_conn *idle = h_connect(s->port);
     h_response *r = h_roundtrip(idle, "GET /hello/idle HTTP/1.1\r\nHost: x\r\n\r\n");
     cr_assert_not_null(r, "%s", h_last_error());
@@ -191,7 +191,7 @@ Test(shutdown, sigint_exits_zero) {
     h_close(c);
     cr_assert_eq(h_stop_signal(s, SIGINT), 0);
     char *err = h_stderr(s);
-    cr_assert(strstr(err, "stopped (signal 2)"), "stderr: %s", err);
+    cr_assert(strstr(err, "msg=stopped signal=SIGINT"), "stderr: %s", err);
     free(err);
     h_free(s);
 }

@@ -1,4 +1,4 @@
-/* test_upload.c - uploads to the real chopin-hello (POST /uploads, files
+/* test_upload.c - uploads to the real chopin-demo (POST /uploads, files
  * under UPLOAD_DIR, served back at GET /uploads/<name>):
  *   - a 1 GiB file through multipart (curl -F) completes with the server's
  *     RSS growing by less than 32 MiB, and the stored file's SHA-256 is the
@@ -45,7 +45,7 @@ static h_server *start_hello(const char *max_upload) {
     snprintf(mx, sizeof mx, "MAX_UPLOAD_SIZE=%s", max_upload);
     const char *const env[] = {
         up, mx, "DATABASE_URL=sqlite::memory:", "CHOPIN_WORKERS=2", "CHOPIN_ACCESS_LOG=0", NULL};
-    return h_start(CHOPIN_HELLO_BIN, env);
+    return h_start(CHOPIN_DEMO_BIN, env);
 }
 
 /* Files directly in a folder (not counting . and ..), or -1. */

@@ -9,7 +9,7 @@
 #   3. headless Chromium, allowed no network but 127.0.0.1, loads /api-docs
 #      served with local swagger-ui-dist assets: the rendered page shows
 #      every operation of the document (id, summary); a screenshot is saved
-# Usage: check.sh CHOPIN_HELLO_BINARY OUT_DIR
+# Usage: check.sh CHOPIN_DEMO_BINARY OUT_DIR
 # CHOPIN_NPM_DIR names the folder where scripts/test.sh installed
 # tests/openapi/package.json (npm ci); chromium and node come from Debian.
 set -euo pipefail

@@ -64,7 +64,8 @@ static void setup(void) {
     cr_assert_not_null(mkdtemp(dir));
     chopin_app *app = make_app(false);
     exec(app, "DROP TABLE IF EXISTS mig_posts; DROP TABLE IF EXISTS mig_users; "
-              "DROP TABLE IF EXISTS mig_broken; DROP TABLE IF EXISTS chopin_migrations");
+              "DROP TABLE IF EXISTS mig_broken; DROP TABLE IF EXISTS mig_variant; "
+              "DROP TABLE IF EXISTS chopin_migrations");
     chopin_app_free(app);
     write_file("0001_users.up.sql",
                "-- the users; a ';' in a comment\n"
@@ -205,5 +206,32 @@ Test(migrate, the_app_applies_them_at_start_when_asked) {
     write_file("0003_broken.up.sql", "CREATE TABLE oops (;");
     app = make_app(true);
     cr_assert_neq(chopin_app_start(app), 0, "a failing migration stops start-up");
+    chopin_app_free(app);
+}
+
+/* A version may have a variant per database: that one runs on its
+ * database, the plain file elsewhere, and the other database's is ignored. */
+Test(migrate, a_database_variant_wins_over_the_plain_file) {
+    chopin_app *app = make_app(false);
+    bool pg = chopin_db_dialect_of(chopin_app_db(app)) == CHOPIN_POSTGRES;
+    write_file("0003_variant.up.sql", "CREATE TABLE mig_variant (plain INTEGER);");
+    write_file(pg ? "0003_variant.up.postgres.sql" : "0003_variant.up.sqlite.sql",
+               "CREATE TABLE mig_variant (own INTEGER);");
+    write_file(pg ? "0003_variant.up.sqlite.sql" : "0003_variant.up.postgres.sql",
+               "this is not SQL at all;");
+    write_file("0003_variant.down.sql", "DROP TABLE mig_variant;");
+    char err[256];
+    cr_assert_eq(chopin_migrate(app, dir, err, sizeof err), 3, "%s", err);
+    chopin_ctx *c = chopin_ctx_new(app);
+    cr_assert_not_null(chopin_sql(c, "SELECT own FROM mig_variant"), "the variant ran");
+    chopin_ctx_free(c);
+    chopin_migration *list;
+    size_t count;
+    cr_assert_eq(chopin_migrate_status(app, dir, &list, &count, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(count, 3);
+    cr_assert_str_eq(list[2].name, "variant", "one migration, whatever its files");
+    free(list);
+    cr_assert_eq(chopin_migrate_rollback(app, dir, 1, err, sizeof err), 1, "%s", err);
+    cr_assert(!table_exists(app, "mig_variant"), "the plain down file ran");
     chopin_app_free(app);
 }

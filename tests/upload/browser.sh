@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # browser.sh - the demo's upload form, used by a real browser (browser.js):
-# starts chopin-hello with a temporary UPLOAD_DIR, makes a 1 MiB file, and
+# starts chopin-demo with a temporary UPLOAD_DIR, makes a 1 MiB file, and
 # has headless Chromium upload it through the form.
-# Usage: browser.sh CHOPIN_HELLO_BINARY OUT_DIR   (CHOPIN_NPM_DIR: the test tools)
+# Usage: browser.sh CHOPIN_DEMO_BINARY OUT_DIR   (CHOPIN_NPM_DIR: the test tools)
 set -euo pipefail
 hello=$1
 out=$2

@@ -1,4 +1,4 @@
-/* demo.h - chopin-hello's routes, shared by its main and the tests that
+/* demo.h - chopin-demo's routes, shared by its main and the tests that
  * check its OpenAPI document. */
 #ifndef CHOPIN_DEMO_H
 #define CHOPIN_DEMO_H

@@ -1,4 +1,4 @@
-/* demo.c - chopin-hello's routes: a small tour of path parameters, query
+/* demo.c - chopin-demo's routes: a small tour of path parameters, query
  * strings, JSON in and out, a todo API on the ORM, accounts, a route group
  * with its own middleware, and the OpenAPI document of it all at /api-docs.
  * main.c serves it; tests/unit/test_openapi.c checks its document against
@@ -20,7 +20,7 @@ static void index_page(chopin_ctx *c) {
     chopin_json *j = chopin_json_data_begin(c, 200);
     chopin_json_object(j);
     chopin_json_key(j, "name");
-    chopin_json_string(j, "chopin-hello");
+    chopin_json_string(j, "chopin-demo");
     chopin_json_key(j, "version");
     chopin_json_string(j, CHOPIN_VERSION);
     chopin_json_key(j, "docs");
@@ -204,6 +204,7 @@ typedef struct {
     int32_t priority;
     bool has_priority; /* optional: NULL in the table when absent */
     const char *tag;
+    int64_t owner_id; /* the account's id: each user sees only their own todos */
     int64_t created_at;
     int64_t updated_at;
 } todo;
@@ -215,15 +216,24 @@ typedef struct {
         F(todo, priority, CHOPIN_INT32, .has_min = true, .min = 1, .has_max = true, .max = 5,      \
           CHOPIN_PRESENCE(todo, has_priority)),                                                    \
         F(todo, tag, CHOPIN_ENUM, CHOPIN_ONE_OF("home", "work", "errand")),                        \
+        F(todo, owner_id, CHOPIN_INT64), /* set by the server from the token */                    \
         F(todo, created_at, CHOPIN_TIMESTAMP, CHOPIN_CREATED_AT),                                  \
         F(todo, updated_at, CHOPIN_TIMESTAMP, CHOPIN_UPDATED_AT)
 CHOPIN_MODEL(todo, TODO_FIELDS, .table = "todos");
 
 /* Every failure below (400/422 from binding, 404, 409, 503 from the
  * database) is answered by Chopin: the handler just returns. */
+/* The routes below require a token (.auth = "user"): the account is its
+ * subject. */
+static int64_t owner(chopin_ctx *c) {
+    return strtoll(chopin_auth_claims(c)->sub, NULL, 10);
+}
+
 static void create_todo(chopin_ctx *c) {
     todo *t = chopin_bind(c, &todo_model);
-    if (!t || chopin_orm_insert(c, &todo_model, t)) return;
+    if (!t) return;
+    t->owner_id = owner(c);
+    if (chopin_orm_insert(c, &todo_model, t)) return;
     chopin_cache_invalidate(c, "/todos"); /* the cached lists and rows are stale now */
     chopin_json_model(c, 201, &todo_model, t);
 }
@@ -247,8 +257,9 @@ static void list_todos(chopin_ctx *c) {
     chopin_page page;
     todo_filter *f = chopin_bind_query(c, &todo_filter_model);
     if (!f || !chopin_bind_page(c, &page, 20, 100)) return;
-    chopin_filter filters[2];
+    chopin_filter filters[3];
     size_t n = 0;
+    filters[n++] = chopin_where("owner_id", CHOPIN_EQ, chopin_arg_int(owner(c)));
     if (f->has_done) filters[n++] = chopin_where("done", CHOPIN_EQ, chopin_arg_bool(f->done));
     if (f->tag) filters[n++] = chopin_where("tag", CHOPIN_EQ, chopin_arg_text(f->tag));
     chopin_list list;
@@ -270,17 +281,29 @@ static chopin_arg id_param(chopin_ctx *c) {
     return chopin_arg_textn(id.ptr, id.len); /* not a number: 422 */
 }
 
-static void get_todo(chopin_ctx *c) {
+/* The caller's todo, or NULL with 404 answered: another account's todo
+ * does not exist for this one. */
+static todo *find_own(chopin_ctx *c) {
     todo *t = chopin_orm_find(c, &todo_model, id_param(c));
+    if (t && t->owner_id != owner(c)) {
+        chopin_error(c, 404, "NOT_FOUND", "todo not found");
+        return NULL;
+    }
+    return t;
+}
+
+static void get_todo(chopin_ctx *c) {
+    todo *t = find_own(c);
     if (t) chopin_json_model(c, 200, &todo_model, t);
 }
 
 static void replace_todo(chopin_ctx *c) {
     todo *t = chopin_bind(c, &todo_model);
     if (!t) return;
-    todo *old = chopin_orm_find(c, &todo_model, id_param(c));
+    todo *old = find_own(c);
     if (!old) return;
     t->id = old->id;
+    t->owner_id = old->owner_id;
     if (chopin_orm_update(c, &todo_model, t)) return;
     chopin_cache_invalidate(c, "/todos");
     chopin_json_model(c, 200, &todo_model, t);
@@ -288,15 +311,19 @@ static void replace_todo(chopin_ctx *c) {
 
 /* PATCH: only what the body names changes. */
 static void patch_todo(chopin_ctx *c) {
-    todo *t = chopin_orm_find(c, &todo_model, id_param(c));
+    todo *t = find_own(c);
+    int64_t owner_id = t ? t->owner_id : 0;
     const char *const *changed = t ? chopin_bind_patch(c, &todo_model, t) : NULL;
-    if (!changed || chopin_orm_update_fields(c, &todo_model, t, changed)) return;
+    if (!changed) return;
+    t->owner_id = owner_id; /* the server's to set: a value sent is ignored */
+    if (chopin_orm_update_fields(c, &todo_model, t, changed)) return;
     chopin_cache_invalidate(c, "/todos");
     chopin_json_model(c, 200, &todo_model, t);
 }
 
 static void delete_todo(chopin_ctx *c) {
-    if (chopin_orm_delete(c, &todo_model, id_param(c))) return;
+    todo *t = find_own(c);
+    if (!t || chopin_orm_delete(c, &todo_model, chopin_arg_int(t->id))) return;
     chopin_cache_invalidate(c, "/todos");
     chopin_send_status(c, 204);
 }
@@ -309,36 +336,28 @@ static int create_tables(chopin_app *app) {
     int rc = c && sql ? chopin_db_exec_script(c, sql) : -1;
     if (rc) {
         const chopin_db_error *e = c ? chopin_db_last_error(c) : NULL;
-        fprintf(stderr, "chopin-hello: cannot create the todos table: %s\n",
-                e ? e->detail : "out of memory");
+        chopin_log(CHOPIN_LOG_ERROR, "cannot create the todos table", "error",
+                   e ? e->detail : "out of memory", NULL);
     }
     free(sql);
     chopin_ctx_free(c);
     return rc;
 }
 
-/* Group middleware: the /admin routes want a bearer token. */
-static chopin_flow require_token(chopin_ctx *c, void *state) {
-    const char *token = state;
-    chopin_str auth = chopin_req_header(c, "Authorization");
-    size_t tlen = strlen(token);
-    if (auth.len < 7 || memcmp(auth.ptr, "Bearer ", 7) != 0 ||
-        !chopin_secure_equal(token, tlen, auth.ptr + 7, auth.len - 7)) {
-        chopin_set_header(c, "WWW-Authenticate", "Bearer");
-        chopin_error(c, 401, "UNAUTHORIZED", "missing or invalid bearer token");
-        return CHOPIN_STOP;
-    }
-    return CHOPIN_NEXT;
-}
-
 typedef struct {
-    bool ok;
+    int64_t users;
+    int64_t todos;
 } stats;
-#define STATS_FIELDS(F) F(stats, ok, CHOPIN_BOOL, .required = true)
+#define STATS_FIELDS(F)                                                                            \
+    F(stats, users, CHOPIN_INT64, .required = true), F(stats, todos, CHOPIN_INT64, .required = true)
 CHOPIN_MODEL(stats, STATS_FIELDS);
 
+/* For accounts with the admin role (`chopin-demo createsuperuser` makes one). */
 static void admin_stats(chopin_ctx *c) {
-    chopin_json_model(c, 200, &stats_model, &(stats){true});
+    int64_t users = chopin_orm_count(c, &chopin_auth_user_model, NULL, 0);
+    int64_t todos = users < 0 ? -1 : chopin_orm_count(c, &todo_model, NULL, 0);
+    if (todos < 0) return; /* the database's error is answered */
+    chopin_json_model(c, 200, &stats_model, &(stats){users, todos});
 }
 
 /* Uploads: files streamed to UPLOAD_DIR whatever their size (up to
@@ -420,25 +439,28 @@ int demo_setup(chopin_app *app) {
                     .tags = "tour", .query = &primes_answer_model,
                     .responses = {{.status = 200, .model = &primes_answer_model}});
 
+    /* Each account's own todos: a token is required, and the cached answers
+     * are kept per user. */
     chopin_post_with(app, "/todos", create_todo, .summary = "Create a todo", .tags = "todos",
-                     .body = &todo_model, .responses = {{.status = 201, .model = &todo_model}});
+                     .auth = "user", .body = &todo_model,
+                     .responses = {{.status = 201, .model = &todo_model}});
     chopin_get_with(
-        app, "/todos", list_todos, .summary = "List todos, a page at a time", .tags = "todos",
-        .query = &todo_filter_model, .cache_seconds = 30,
+        app, "/todos", list_todos, .summary = "List your todos, a page at a time", .tags = "todos",
+        .auth = "user", .query = &todo_filter_model, .cache_seconds = 30, .cache_per_user = true,
         .description = "sort names a field, with - for descending (default -id). Answers are "
-                       "cached for 30 s (per query); every write clears them.",
+                       "cached for 30 s (per user and query); every write clears them.",
         .responses = {{.status = 200, .model = &todo_model, .shape = CHOPIN_SHAPE_PAGE}});
     chopin_get_with(app, "/todos/:id", get_todo, .summary = "Get a todo", .tags = "todos",
-                    .params = &todo_id_model, .cache_seconds = 30,
-                    .responses = {{.status = 200, .model = &todo_model}});
+                    .auth = "user", .params = &todo_id_model, .cache_seconds = 30,
+                    .cache_per_user = true, .responses = {{.status = 200, .model = &todo_model}});
     chopin_put_with(app, "/todos/:id", replace_todo, .summary = "Replace a todo", .tags = "todos",
-                    .params = &todo_id_model, .body = &todo_model,
+                    .auth = "user", .params = &todo_id_model, .body = &todo_model,
                     .responses = {{.status = 200, .model = &todo_model}});
     chopin_patch_with(app, "/todos/:id", patch_todo, .summary = "Change some of a todo's fields",
-                      .tags = "todos", .params = &todo_id_model, .body = &todo_model,
-                      .responses = {{.status = 200, .model = &todo_model}});
+                      .tags = "todos", .auth = "user", .params = &todo_id_model,
+                      .body = &todo_model, .responses = {{.status = 200, .model = &todo_model}});
     chopin_delete_with(app, "/todos/:id", delete_todo, .summary = "Delete a todo", .tags = "todos",
-                       .params = &todo_id_model,
+                       .auth = "user", .params = &todo_id_model,
                        .responses = {{.status = 204, .description = "Deleted"}});
     chopin_post_with(
         app, "/uploads", upload_files, .stream_body = true, .tags = "files",
@@ -453,7 +475,8 @@ int demo_setup(chopin_app *app) {
     /* What was uploaded is served back from the same folder. */
     const char *dir = chopin_app_config(app)->upload_dir;
     if (mkdir(dir, 0750) && errno != EEXIST) {
-        fprintf(stderr, "chopin-hello: cannot make %s: %s\n", dir, strerror(errno));
+        chopin_log(CHOPIN_LOG_ERROR, "cannot make the upload folder", "dir", dir, "error",
+                   strerror(errno), NULL);
         return -1;
     }
     if (chopin_static(app, "/uploads", dir,
@@ -463,16 +486,9 @@ int demo_setup(chopin_app *app) {
     /* Accounts: POST /api/auth/signup, /login, /refresh, /logout, GET /me. */
     if (chopin_auth_mount(app, NULL)) return -1;
 
-    chopin_group *admin = chopin_group_new(app, "/admin");
-    chopin_group_use(admin, (chopin_middleware){
-                                .name = "token", .before = require_token, .state = "demo-token"});
-    chopin_group_route_with(
-        admin, CHOPIN_GET, "/stats", admin_stats,
-        &(chopin_route_options){
-            .summary = "Admin statistics",
-            .tags = "admin",
-            .description = "Needs the header Authorization: Bearer demo-token "
-                           "(a fixed token, to show group middleware).",
-            .responses = {{.status = 200, .model = &stats_model}, {.status = 401}}});
+    chopin_get_with(app, "/admin/stats", admin_stats, .summary = "How many accounts and todos",
+                    .tags = "admin", .auth = "admin",
+                    .description = "For accounts with the admin or superuser role.",
+                    .responses = {{.status = 200, .model = &stats_model}});
     return 0;
 }
