@@ -53,7 +53,7 @@ static void reset_request(conn *c) {
     memset(&c->chunked, 0, sizeof c->chunked);
     c->head_len = 0;
     c->body_len = 0;
-    c->head_moved = false;
+    c->head_stale = false;
     c->sent_continue = false;
 }
 
@@ -121,13 +121,15 @@ static bool dispatch(conn *c, const http1_request *req, chopin_str body, size_t 
     return false;
 }
 
-/* The head must be parsed again when the buffer moved under its views. */
+/* The head must be parsed again when the buffer moved under its views, or
+ * when the connection waited for its body: w->req is the worker's, and
+ * other connections' requests were parsed into it meanwhile. */
 static bool reparse_head(conn *c) {
-    if (!c->head_moved) return true;
+    if (!c->head_stale) return true;
     http1_scan scan = {0};
     int rc =
         http1_parse_request(c->in.data + c->in_pos, c->head_len, &scan, &c->w->lim, &c->w->req);
-    c->head_moved = false;
+    c->head_stale = false;
     return rc == (int)c->head_len;
 }
 
@@ -140,6 +142,7 @@ static void wait_for_body(conn *c) {
             c->close_after = true;
     }
     worker_set_timeout(w, c, TO_BODY);
+    c->head_stale = true; /* the rest comes in a later round: see reparse_head */
 }
 
 /* The route streams its body: the handler starts now, with the head
@@ -231,6 +234,9 @@ static bool step(conn *c) {
         if (limit >= 0) return dispatch_streaming(c, &w->req, (size_t)rc, limit);
         if (!begin_body(c, (size_t)rc)) return false;
         if (c->rstate == RS_HEAD) return dispatch(c, &w->req, CHOPIN_STR_NULL, (size_t)rc);
+    } else if (!reparse_head(c)) { /* back for more of the body */
+        fail(c, 400);
+        return false;
     }
     size_t have = avail - c->head_len;
     char *body = start + c->head_len;
@@ -257,10 +263,6 @@ static bool step(conn *c) {
         consumed = (size_t)rc;
         body_view = (chopin_str){body, c->chunked.out};
     }
-    if (!reparse_head(c)) {
-        fail(c, 400);
-        return false;
-    }
     return dispatch(c, &w->req, body_view, c->head_len + consumed);
 }
 
@@ -276,7 +278,7 @@ void conn_process(conn *c) {
     if (c->in_pos && !c->task) { /* a waiting handler's views point into in */
         buf_consume(&c->in, c->in_pos);
         c->in_pos = 0;
-        if (c->rstate != RS_HEAD) c->head_moved = true;
+        if (c->rstate != RS_HEAD) c->head_stale = true;
     }
 }
 
@@ -295,7 +297,7 @@ static int ensure_read_space(conn *c) {
         if (buf_acquire(&w->pool, &c->in)) return -1;
     }
     if (c->in.cap - c->in.len < want && buf_reserve(&w->pool, &c->in, want)) return -1;
-    if (before && c->in.data != before && c->rstate != RS_HEAD) c->head_moved = true;
+    if (before && c->in.data != before && c->rstate != RS_HEAD) c->head_stale = true;
     return 0;
 }
 

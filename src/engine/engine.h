@@ -156,7 +156,7 @@ struct conn {
     size_t head_len;       /* when reading a body */
     int64_t body_len;      /* Content-Length being read */
     http1_chunked chunked; /* when reading a chunked body */
-    bool head_moved;       /* the buffer moved since the head was parsed: parse again */
+    bool head_stale;       /* w->req may not hold this head any more: parse it again */
     bool sent_continue;
     bool close_after; /* close once out is flushed */
     bool read_paused; /* backpressure: unread input may wait in the socket */

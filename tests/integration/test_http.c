@@ -753,3 +753,39 @@ Test(http, two_workers_both_serving) {
     h_close(slow);
     stop_ok(s);
 }
+
+/* A body that comes in a later read than its head, while another
+ * connection's request is parsed on the same worker in between: the
+ * waiting request must still be answered as itself (the worker's parse
+ * buffer had served the other request meanwhile). */
+Test(http, a_body_after_another_connections_request_keeps_its_own_head) {
+    static const char *const one_worker[] = {"CHOPIN_WORKERS=1", "CHOPIN_ACCESS_LOG=0", NULL};
+    h_server *s = h_start(CHOPIN_DEMO_BIN, one_worker);
+    for (int round = 0; round < 3; round++) {
+        h_conn *a = h_connect(s->port), *b = h_connect(s->port);
+        cr_assert(h_sends(a, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+                             "Content-Length: 12\r\n\r\n"));
+        h_sleep_ms(50); /* A's head is parsed and waits for its body */
+        h_response *rb = h_roundtrip(b, "GET /hello/from-B HTTP/1.1\r\nHost: b\r\n\r\n");
+        cr_assert_not_null(rb, "%s", h_last_error());
+        expect_body(rb, "{\"success\":true,\"data\":{\"message\":\"Hello, from-B!\"}}");
+        h_response_free(rb);
+        cr_assert(h_sends(a, round == 2 ? "{\"from\":\"A\"" : "{\"from\":\"A\"}"));
+        if (round == 2) { /* and once more in pieces, with B in between again */
+            h_sleep_ms(50);
+            rb = h_roundtrip(b, "GET /hello/again HTTP/1.1\r\nHost: b\r\n\r\n");
+            cr_assert_not_null(rb, "%s", h_last_error());
+            h_response_free(rb);
+            cr_assert(h_sends(a, "}"));
+        }
+        h_response *ra = h_read_response(a, false, H_TIMEOUT_MS);
+        cr_assert_not_null(ra, "%s", h_last_error());
+        cr_assert_eq(ra->status, 200, "%s", ra->body);
+        cr_assert(strstr(ra->body, "{\"from\":\"A\"}"), "A got another request's answer: %s",
+                  ra->body);
+        h_response_free(ra);
+        h_close(a);
+        h_close(b);
+    }
+    stop_ok(s);
+}
