@@ -9,7 +9,7 @@ profile=${1:-test}
 build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev git ca-certificates
             libsqlite3-dev libpq-dev libssl-dev libargon2-dev libhiredis-dev libmagic-dev libcurl4-openssl-dev)
 test_pkgs=(libcriterion-dev curl python3 postgresql redis-server openssl
-           python3-jwt python3-argon2 python3-cryptography python3-yaml argon2 chromium)
+           python3-jwt python3-argon2 python3-cryptography python3-yaml python3-prometheus-client argon2 chromium)
 bench_pkgs=(wrk libjansson-dev libcjson-dev)
 
 case "$profile" in
