@@ -65,9 +65,10 @@ static int cmd_routes(chopin_app *app) {
         chopin_route_info info;
         chopin_app_route_at(app, i, &info);
         const char *summary = info.options->summary ? info.options->summary : "";
-        printf("%-7s %-*s %-9s %s%s\n", chopin_method_name(info.method), (int)width, info.pattern,
-               auth_word(info.auth_rank), summary,
-               info.options->hidden ? " (not in the docs)" : "");
+        bool hidden = info.options->hidden;
+        printf("%-7s %-*s %-9s %s%s%s\n", chopin_method_name(info.method), (int)width, info.pattern,
+               auth_word(info.auth_rank), summary, hidden && *summary ? " " : "",
+               hidden ? "(not in the docs)" : "");
     }
     return 0;
 }
@@ -272,6 +273,7 @@ static int cmd_createsuperuser(chopin_app *app, int argc, char **argv, const cha
     if (!*email && !ask("Email: ", email, sizeof email, false)) return bad_usage(prog, "no email");
     if (!*username) {
         snprintf(username, sizeof username, "%.*s", (int)strcspn(email, "@"), email);
+        for (char *p = username; *p; p++) *p = (char)tolower((unsigned char)*p);
         if (isatty(STDIN_FILENO)) {
             char typed[64];
             fprintf(stderr, "Username [%s]: ", username);
