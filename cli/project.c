@@ -21,8 +21,8 @@ static int read_name(const char *file, char *name, size_t len) {
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         char key[32], value[128];
         if (sscanf(line, " %31[a-z_] = %127s", key, value) == 2 && !strcmp(key, "name") &&
-            valid_project_name(value)) {
-            snprintf(name, len, "%s", value);
+            valid_project_name(value) && strlen(value) < len) {
+            memcpy(name, value, strlen(value) + 1);
             rc = 0;
         }
     }

@@ -94,7 +94,8 @@ prefix=$(mktemp -d /tmp/chopin-prefix.XXXXXX)
   set -e
   cmake --install build/gcc --prefix "$prefix" >/dev/null
   for f in include/chopin.h include/chopin/app.h lib/libchopin.a lib/libchopin.so \
-           lib/pkgconfig/chopin.pc lib/cmake/chopin/chopinConfig.cmake bin/chopin-demo bin/chopin-tfb; do
+           lib/pkgconfig/chopin.pc lib/cmake/chopin/chopinConfig.cmake bin/chopin-demo bin/chopin-tfb \
+           bin/chopin; do
     [ -e "$prefix/$f" ] || { echo "missing $prefix/$f"; exit 1; }
   done
   export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
