@@ -103,8 +103,8 @@ typedef struct {
 } chopin_config;
 
 /* Reads the environment, then a .env file in the working directory (the
- * environment wins). On a bad value prints
- * "chopin: SETTING='value' is invalid: expected ..." to stderr and returns NULL. */
+ * environment wins). On a bad value logs "SETTING='value' is invalid:
+ * expected ..." (the value left out for secrets) and returns NULL. */
 chopin_app *chopin_app_new(void);
 /* The same from an explicit config (chopin_config_defaults + your changes). */
 chopin_app *chopin_app_new_with(const chopin_config *cfg);

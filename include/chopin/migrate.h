@@ -10,9 +10,12 @@
  *
  * Several app servers starting together may all call chopin_migrate: on
  * PostgreSQL an advisory lock lets one apply each migration; the others find
- * it applied. Set DATABASE_AUTO_MIGRATE=true to have chopin_app_start apply
+ * it applied. With DATABASE_AUTO_MIGRATE (on by default) the app applies
  * pending migrations from DATABASE_MIGRATIONS (default "migrations") before
- * it serves; a command-line tool calls the same functions. */
+ * its first request; `app db migrate` (chopin_app_main) calls the same
+ * functions. A version may have a variant per database,
+ * NNNN_name.up.postgres.sql or NNNN_name.up.sqlite.sql, which wins over the
+ * plain file on its database. */
 #ifndef CHOPIN_MIGRATE_H
 #define CHOPIN_MIGRATE_H
 

@@ -82,6 +82,7 @@ chopin_app *chopin_app_new(void) {
     chopin_config cfg;
     char err[512];
     if (chopin_config_load(&cfg, ".env", err, sizeof err)) {
+        chopin_log_configure(cfg.log_level, cfg.log_format); /* read before the bad one */
         chopin_log(CHOPIN_LOG_ERROR, err, NULL);
         return NULL;
     }

@@ -150,6 +150,9 @@ static int status(chopin_app *app, const char *dir) {
 static int cmd_db(chopin_app *app, int argc, char **argv, const char *prog) {
     const char *dir = app->cfg.database_migrations;
     if (argc < 1) return bad_usage(prog, "db: expected migrate, rollback, status or reset");
+    /* As at start: the accounts' tables exist before migrations run (one
+     * may reference users). */
+    if (app_compose(app)) return 1;
     if (!strcmp(argv[0], "migrate") && argc == 1) return migrate_all(app, dir);
     if (!strcmp(argv[0], "status") && argc == 1) return status(app, dir);
     if (!strcmp(argv[0], "rollback") && argc <= 2) {

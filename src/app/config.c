@@ -37,6 +37,9 @@ static const char *const log_formats[] = {"text", "json", NULL};
 
 #define OFF(field) offsetof(chopin_config, field)
 static const setting settings[] = {
+    /* First: a later setting's error is then logged in the asked-for form. */
+    {"LOG_LEVEL", K_CHOICE, OFF(log_level), 0, 0, log_levels},
+    {"LOG_FORMAT", K_CHOICE, OFF(log_format), 0, 0, log_formats},
     {"SERVER_HOST", K_HOST, OFF(host), 0, 0, NULL},
     {"SERVER_PORT", K_INT, OFF(port), 0, 65535, NULL},
     {"SERVER_MODE", K_CHOICE, OFF(mode), 0, 0, modes},
@@ -53,8 +56,6 @@ static const setting settings[] = {
     {"CHOPIN_WRITE_TIMEOUT", K_MS, OFF(write_timeout_ms), 1, 3600000, NULL},
     {"CHOPIN_SHUTDOWN_TIMEOUT", K_MS, OFF(shutdown_timeout_ms), 0, 3600000, NULL},
     {"CHOPIN_ACCESS_LOG", K_BOOL, OFF(access_log), 0, 1, NULL},
-    {"LOG_LEVEL", K_CHOICE, OFF(log_level), 0, 0, log_levels},
-    {"LOG_FORMAT", K_CHOICE, OFF(log_format), 0, 0, log_formats},
     {"METRICS", K_BOOL, OFF(metrics), 0, 1, NULL},
     {"CHOPIN_REQUEST_TIMEOUT", K_MS, OFF(request_timeout_ms), 1, 86400000, NULL},
     {"CHOPIN_STACK_SIZE", K_SIZE, OFF(stack_size), 16 * 1024, 64LL << 20, NULL},

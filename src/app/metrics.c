@@ -13,7 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define STATUS_SLOTS 16 /* distinct statuses kept per route; more go to the last */
+#define STATUS_SLOTS 16 /* per route: 15 distinct statuses, then "other" */
+#define STATUS_OTHER 1  /* the last slot's status: any status past the first 15 */
 
 /* Upper bounds in microseconds; the +Inf bucket is the count. */
 static const uint64_t bucket_us[] = {500,    1000,   2500,   5000,    10000,   25000,   50000,
@@ -67,6 +68,7 @@ void metrics_record(app_metrics *m, int slot, size_t row, int status, uint64_t d
     route_row *r = &m->table[(size_t)slot * m->rows + row];
     size_t i = 0;
     while (i < STATUS_SLOTS - 1 && r->status[i] && r->status[i] != (uint32_t)status) i++;
+    if (i == STATUS_SLOTS - 1) status = STATUS_OTHER;
     if (!r->status[i]) __atomic_store_n(&r->status[i], (uint32_t)status, __ATOMIC_RELAXED);
     BUMP(r->count[i], 1);
     size_t b = 0;
@@ -133,7 +135,12 @@ static void sum_row(const app_metrics *m, size_t row, route_row *total) {
             uint32_t st = LOAD(r->status[i]);
             if (!st) break;
             size_t j = 0;
-            while (j < STATUS_SLOTS - 1 && total->status[j] && total->status[j] != st) j++;
+            if (st != STATUS_OTHER)
+                while (j < STATUS_SLOTS - 1 && total->status[j] && total->status[j] != st) j++;
+            if (st == STATUS_OTHER || j == STATUS_SLOTS - 1) { /* one "other", always last */
+                j = STATUS_SLOTS - 1;
+                st = STATUS_OTHER;
+            }
             total->status[j] = st;
             total->count[j] += LOAD(r->count[i]);
         }
@@ -158,15 +165,23 @@ static void write_requests(text *t, const chopin_app *app, const route_row *tota
     char labels[700];
     for (size_t row = 0; row < app->metrics->rows; row++) {
         row_labels(app, row, labels, sizeof labels);
-        for (size_t i = 0; i < STATUS_SLOTS && totals[row].status[i]; i++)
-            out(t, "chopin_http_requests_total{%s,status=\"%u\"} %llu\n", labels,
-                totals[row].status[i], (unsigned long long)totals[row].count[i]);
+        for (size_t i = 0; i < STATUS_SLOTS; i++) {
+            if (!totals[row].status[i]) continue;
+            char status[16];
+            if (totals[row].status[i] == STATUS_OTHER)
+                snprintf(status, sizeof status, "other");
+            else
+                snprintf(status, sizeof status, "%u", totals[row].status[i]);
+            out(t, "chopin_http_requests_total{%s,status=\"%s\"} %llu\n", labels, status,
+                (unsigned long long)totals[row].count[i]);
+        }
     }
 }
 
 static void write_durations(text *t, const chopin_app *app, const route_row *totals) {
-    out(t, "# HELP chopin_http_request_duration_seconds Time from routing to the handler's "
-           "answer, by route pattern.\n# TYPE chopin_http_request_duration_seconds histogram\n");
+    out(t, "# HELP chopin_http_request_duration_seconds Time from the parsed request (before "
+           "middleware and routing) to its answer, by route pattern.\n"
+           "# TYPE chopin_http_request_duration_seconds histogram\n");
     char labels[700];
     for (size_t row = 0; row < app->metrics->rows; row++) {
         const route_row *r = &totals[row];

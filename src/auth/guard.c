@@ -76,9 +76,9 @@ chopin_middleware chopin_auth_required(void) {
 chopin_middleware chopin_auth_role(const char *min_role) {
     int rank = chopin_auth_role_rank(min_role);
     if (!rank) {
-        fprintf(stderr, "chopin: chopin_auth_role(\"%s\"): roles are user, admin, superuser\n",
-                min_role ? min_role : "(null)");
-        abort();
+        chopin_log(CHOPIN_LOG_ERROR, "chopin_auth_role: the roles are user, admin, superuser",
+                   "role", min_role ? min_role : "(null)", NULL);
+        abort(); /* a programming error, met at start-up */
     }
     return (chopin_middleware){
         .name = "auth-role", .before = check, .state = (void *)(intptr_t)rank};

@@ -407,6 +407,26 @@ int chopin_auth_mount(chopin_app *app, const char *prefix) {
     return chopin_auth_mount_with(app, &o);
 }
 
+/* A table of that name made by someone else (the app's own users table)
+ * would fail every signup with a 500: say so at start instead. 0 when
+ * every column of the model is there. */
+static int check_columns(chopin_ctx *c, const chopin_model *m) {
+    /* Bare column names: SQLite reads a double-quoted name that is no
+     * column as a string, and the check would pass. */
+    char sql[512];
+    size_t n = (size_t)snprintf(sql, sizeof sql, "SELECT ");
+    for (size_t i = 0; i < m->count && n < sizeof sql; i++)
+        n += (size_t)snprintf(sql + n, sizeof sql - n, "%s%s", i ? ", " : "", m->fields[i].name);
+    if (n < sizeof sql) snprintf(sql + n, sizeof sql - n, " FROM \"%s\" WHERE 1 = 0", m->table);
+    if (chopin_sql(c, sql)) return 0;
+    const chopin_db_error *e = chopin_db_last_error(c);
+    chopin_log(CHOPIN_LOG_ERROR,
+               "the accounts' table exists without the columns Chopin's auth needs: rename "
+               "yours, or set AUTH_ROUTES=off and do not mount the auth routes",
+               "table", m->table, "error", e ? e->detail : "unknown", NULL);
+    return -1;
+}
+
 int chopin_auth_mount_with(chopin_app *app, const chopin_auth_options *opts) {
     const char *prefix = opts && opts->prefix ? opts->prefix : "/api/auth";
     chopin_ctx *c = chopin_ctx_new(app);
@@ -416,7 +436,9 @@ int chopin_auth_mount_with(chopin_app *app, const chopin_auth_options *opts) {
     int rc = c && sql && sql2 ? chopin_db_exec_script(c, sql) : -1;
     if (!rc) rc = chopin_db_exec_script(c, sql2);
     free(sql2);
-    if (rc) {
+    bool tables_made = !rc;
+    if (!rc) rc = check_columns(c, &chopin_auth_user_model) || check_columns(c, &refresh_model);
+    if (rc && !tables_made) {
         const chopin_db_error *e = c ? chopin_db_last_error(c) : NULL;
         chopin_log(CHOPIN_LOG_ERROR, "cannot create the users and refresh_tokens tables", "error",
                    e ? e->detail : "out of memory", NULL);

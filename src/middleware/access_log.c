@@ -33,7 +33,7 @@ static void access_log_after(chopin_ctx *c, void *state) {
     snprintf(dur_us, sizeof dur_us, "%lld", (long long)(now_us() - c->start_us));
     snprintf(rid_text, sizeof rid_text, "%.*s", (int)rid.len, rid.ptr ? rid.ptr : "");
     chopin_log(CHOPIN_LOG_INFO, "request", "method", method_text, "path", path_text, "status",
-               status, "bytes", bytes_text, "dur_us", dur_us, "rid", rid_text, NULL);
+               status, "bytes", bytes_text, "dur_us", dur_us, "request_id", rid_text, NULL);
 }
 
 chopin_middleware chopin_access_log(void) {

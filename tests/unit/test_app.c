@@ -1190,7 +1190,7 @@ Test(app, access_log_on_by_default) {
     const char *id = chopin_test_header(captured, "X-Request-Id");
     cr_assert_not_null(id, "the default stack gives a request id");
     char rid[96];
-    snprintf(rid, sizeof rid, "rid=%s\n", id);
+    snprintf(rid, sizeof rid, "request_id=%s\n", id);
     cr_assert(strstr(log, rid), "'%s' not in '%s'", rid, log);
     chopin_test_response_free(captured);
     free(log);
