@@ -19,9 +19,16 @@
 #define SETTLE_MS  80 /* editors write a file in several steps: wait for the last */
 #define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE)
 
+#define MAX_WATCHES 1024
+
 typedef struct {
     int fd;
     int root_wd; /* the project's folder: only CMakeLists.txt and .env count there */
+    struct {
+        int wd;
+        char path[PATH_MAX];
+    } dirs[MAX_WATCHES]; /* each watched folder, to watch the ones made inside it */
+    size_t count;
 } watcher;
 
 static long long now_ms(void) {
@@ -32,7 +39,11 @@ static long long now_ms(void) {
 
 /* The folder and the folders in it (not hidden ones). */
 static void watch_tree(watcher *w, const char *dir) {
-    if (inotify_add_watch(w->fd, dir, WATCH_MASK) < 0) return;
+    int wd = inotify_add_watch(w->fd, dir, WATCH_MASK);
+    if (wd < 0 || w->count == MAX_WATCHES) return;
+    w->dirs[w->count].wd = wd;
+    snprintf(w->dirs[w->count].path, sizeof w->dirs[w->count].path, "%s", dir);
+    w->count++;
     DIR *d = opendir(dir);
     struct dirent *e;
     while (d && (e = readdir(d))) {
@@ -97,7 +108,8 @@ int cli_dev(int argc, char **argv) {
     sigaddset(&sigs, SIGCHLD);
     sigprocmask(SIG_BLOCK, &sigs, NULL);
     int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
-    watcher w = {.fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)};
+    static watcher w; /* a few MiB of paths: not on the stack */
+    w.fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
     if (sfd < 0 || w.fd < 0) {
         fprintf(stderr, "chopin dev: %s\n", strerror(errno));
         return 1;
@@ -134,11 +146,14 @@ int cli_dev(int argc, char **argv) {
             while ((n = read(w.fd, events, sizeof events)) > 0)
                 for (char *e = events; e < events + n;) {
                     const struct inotify_event *ev = (const struct inotify_event *)e;
-                    if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO))) {
-                        char sub[PATH_MAX];
-                        snprintf(sub, sizeof sub, "src/%s", ev->name); /* best effort */
-                        watch_tree(&w, sub);
-                    }
+                    if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
+                        for (size_t i = 0; i < w.count; i++)
+                            if (w.dirs[i].wd == ev->wd && ev->wd != w.root_wd) {
+                                char sub[PATH_MAX * 2];
+                                snprintf(sub, sizeof sub, "%s/%s", w.dirs[i].path, ev->name);
+                                watch_tree(&w, sub);
+                                break;
+                            }
                     if (counts(&w, ev)) {
                         if (rebuild_at < 0) changed_at = now_ms();
                         rebuild_at = now_ms() + SETTLE_MS;

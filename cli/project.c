@@ -97,10 +97,13 @@ static int run_quietly(char *const argv[]) {
 }
 
 int project_build(const cli_project *p) {
-    char build[PATH_MAX + 8], cache[PATH_MAX + 32], jobs[32];
+    char build[PATH_MAX + 8], makefile[PATH_MAX + 32], ninja[PATH_MAX + 32], jobs[32];
     snprintf(build, sizeof build, "%s/build", p->root);
-    snprintf(cache, sizeof cache, "%s/CMakeCache.txt", build);
-    if (access(cache, F_OK)) {
+    snprintf(makefile, sizeof makefile, "%s/Makefile", build);
+    snprintf(ninja, sizeof ninja, "%s/build.ninja", build);
+    /* Configured means a build system was written: a configure that failed
+     * (Chopin not found) leaves a cache but no Makefile, and runs again. */
+    if (access(makefile, F_OK) && access(ninja, F_OK)) {
         char *configure[] = {
             "cmake", "-S", (char *)p->root, "-B", build, "-DCMAKE_BUILD_TYPE=Debug", NULL};
         if (run_quietly(configure)) {
@@ -120,7 +123,8 @@ int project_build(const cli_project *p) {
 
 int cli_app_command(int argc, char **argv) {
     cli_project p;
-    if (project_find(&p) || project_build(&p)) return 1;
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd) || project_find(&p) || project_build(&p)) return 1;
     char bin[PATH_MAX + 80];
     project_binary(&p, bin, sizeof bin);
     /* The app reads .env and its migrations relative to the project. */
@@ -132,6 +136,15 @@ int cli_app_command(int argc, char **argv) {
     if (!args) return 1;
     args[0] = bin;
     for (int i = 0; i < argc; i++) args[i + 1] = argv[i];
+    /* The command runs in the project's folder: a file named on the
+     * command line is where the user stood. */
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i - 1], "--output") && argv[i][0] != '/') {
+            char *full = malloc(strlen(cwd) + strlen(argv[i]) + 2);
+            if (!full) return 1;
+            sprintf(full, "%s/%s", cwd, argv[i]);
+            args[i + 1] = full;
+        }
     execv(bin, args);
     fprintf(stderr, "chopin: cannot run %s: %s\n", bin, strerror(errno));
     free(args);

@@ -69,6 +69,9 @@ grep -Eq '^POST +/posts +user +Create a post' "$work/routes.txt" || fail "routes
 grep -Eq '^GET +/api/auth/me +user' "$work/routes.txt" || fail "routes lack the auth routes"
 chopin docs export --format yaml --output "$work/api.yaml"
 chopin docs export >"$work/api.json"
+(cd src && chopin docs export --output from-src.json) && [ -s src/from-src.json ] ||
+  fail "docs export --output is not relative to where it ran"
+rm -f src/from-src.json
 "$python" - "$work/api.yaml" "$work/api.json" <<'PY'
 import json, sys, yaml
 y = yaml.safe_load(open(sys.argv[1]))
