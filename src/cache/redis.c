@@ -275,6 +275,10 @@ static void read_replies(rconn *rc) {
             rc->head = p->next;
             if (!rc->head) rc->tail = NULL;
             bool refused = p->checked && ((redisReply *)reply)->type == REDIS_REPLY_ERROR;
+            /* Back when it answers, not when it accepts: a stopped Redis
+             * (SIGSTOP, a full disk) still completes connections. */
+            if (!refused && __atomic_exchange_n(&rc->rb->down, 0, __ATOMIC_RELAXED))
+                chopin_log(CHOPIN_LOG_INFO, "Redis is back", "redis", rc->rb->where, NULL);
             char why[120];
             if (refused) { /* "WRONGPASS ... disabled." without its full stop */
                 snprintf(why, sizeof why, "%s", ((redisReply *)reply)->str);
@@ -308,8 +312,6 @@ static void on_ready(worker *w, loop_watch *lw, uint32_t events) {
         }
         rc->state = RC_READY;
         arm_timer(rc);
-        if (__atomic_exchange_n(&rc->rb->down, 0, __ATOMIC_RELAXED))
-            chopin_log(CHOPIN_LOG_INFO, "Redis is back", "redis", rc->rb->where, NULL);
     }
     if (rc->state != RC_READY) return;
     if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) flush(rc);

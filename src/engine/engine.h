@@ -216,6 +216,10 @@ struct worker {
     size_t date_len;
     bool stopping;
     int64_t stop_deadline_ms;
+    /* Out of file descriptors: the listener leaves the loop until then (0:
+     * accepting), and the last time that was logged. */
+    int64_t accept_resume_ms;
+    int64_t fd_warning_ms;
     timer_heap timers;
     coro_pool coros;
     task *free_tasks;

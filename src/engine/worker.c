@@ -232,12 +232,48 @@ static int next_wait_ms(const worker *w) {
     }
     if (w->stopping && (earliest < 0 || w->stop_deadline_ms < earliest))
         earliest = w->stop_deadline_ms;
+    if (w->accept_resume_ms && (earliest < 0 || w->accept_resume_ms < earliest))
+        earliest = w->accept_resume_ms;
     if (earliest < 0) return 1000;
     int64_t d = earliest - w->now_ms;
     return d < 0 ? 0 : d > 1000 ? 1000 : (int)d;
 }
 
+/* Out of file descriptors: a level-triggered listener would wake the loop
+ * again at once, for ever. It leaves the loop for a moment instead (the
+ * kernel keeps new connections in the backlog), and the event is logged
+ * at most every 10 s. */
+#define ACCEPT_PAUSE_MS 100
+
+static void pause_accepting(worker *w) {
+    epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen_fd, NULL);
+    w->accept_resume_ms = w->now_ms + ACCEPT_PAUSE_MS;
+    if (w->fd_warning_ms && w->now_ms - w->fd_warning_ms < 10000) return;
+    w->fd_warning_ms = w->now_ms;
+    chopin_log(CHOPIN_LOG_ERROR,
+               "out of file descriptors: new connections wait in the backlog (raise the "
+               "limit: ulimit -n, LimitNOFILE)",
+               NULL);
+}
+
+static int watch_listener(worker *w) {
+    /* EPOLLEXCLUSIVE: when workers share one listener (SERVER_PORT=0), a
+     * new connection wakes one of them, not all. */
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &listen_tag};
+    return epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->listen_fd, &ev);
+}
+
+static void accept_all(worker *w);
+
+static void resume_accepting(worker *w) {
+    if (!w->accept_resume_ms || w->now_ms < w->accept_resume_ms) return;
+    w->accept_resume_ms = 0;
+    if (w->listen_fd < 0 || watch_listener(w)) return;
+    accept_all(w);
+}
+
 static void accept_all(worker *w) {
+    if (w->accept_resume_ms) return;
     for (;;) {
         struct sockaddr_storage peer;
         socklen_t peer_len = sizeof peer;
@@ -245,8 +281,7 @@ static void accept_all(worker *w) {
                          SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
-            if (errno == EMFILE || errno == ENFILE)
-                chopin_log(CHOPIN_LOG_ERROR, "out of file descriptors: accepting paused", NULL);
+            if (errno == EMFILE || errno == ENFILE) pause_accepting(w);
             return; /* EAGAIN, or try again on the next wake-up */
         }
         if (w->num_conns >= w->max_conns) {
@@ -287,6 +322,7 @@ static void begin_stop(worker *w) {
     w->stop_deadline_ms = w->now_ms + w->srv->cfg->shutdown_timeout_ms;
     if (w->listen_fd >= 0) {
         accept_all(w);
+        w->accept_resume_ms = 0;
         epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen_fd, NULL);
         close(w->listen_fd);
         w->listen_fd = -1;
@@ -441,6 +477,7 @@ void worker_poll(worker *w, int max_ms) {
     run_round_end(w);
     expire(w);
     recycle_closed(w);
+    resume_accepting(w);
 }
 
 void *worker_main(void *arg) {
@@ -465,8 +502,5 @@ int worker_open_loop(worker *w) {
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &wake_tag};
     if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake_fd, &ev)) return -1;
     if (w->listen_fd < 0) return 0; /* the test client's worker */
-    /* EPOLLEXCLUSIVE: when workers share one listener (SERVER_PORT=0), a
-     * new connection wakes one of them, not all. */
-    ev = (struct epoll_event){.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &listen_tag};
-    return epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->listen_fd, &ev);
+    return watch_listener(w);
 }

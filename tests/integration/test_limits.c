@@ -658,3 +658,59 @@ Test(limits, backpressure_bounds_memory) {
     h_close(c);
     stop_ok(s);
 }
+
+/* CPU seconds the process has used (user + system), from /proc. */
+static double cpu_seconds(pid_t pid) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')'); /* the command may hold spaces */
+    unsigned long utime = 0, stime = 0;
+    if (!p ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
+        return -1;
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Out of file descriptors: the server neither spins nor floods its log
+ * (the listener leaves the loop for a moment, one line every 10 s), the
+ * clients past the limit wait in the backlog, and are served as soon as
+ * descriptors come free. */
+Test(limits, out_of_file_descriptors_waits_quietly) {
+    struct rlimit old, low = {.rlim_cur = 40, .rlim_max = 40};
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low.rlim_max = old.rlim_max;
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    static const char *const one_worker[] = {"CHOPIN_ACCESS_LOG=0", "CHOPIN_WORKERS=1", NULL};
+    h_server *s = h_start(CHOPIN_DEMO_BIN, one_worker);
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0); /* the server keeps the low one */
+    enum { HELD = 60 };
+    h_conn *held[HELD];
+    for (int i = 0; i < HELD; i++) held[i] = h_connect(s->port);
+    h_sleep_ms(300);
+    double before = cpu_seconds(s->pid);
+    h_sleep_ms(1000);
+    double used = cpu_seconds(s->pid) - before;
+    cr_assert_lt(used, 0.3, "the server spun: %.2f CPU-s in 1 s with no descriptors", used);
+    char *log = h_stderr(s);
+    size_t lines = 0;
+    for (const char *p = log; (p = strstr(p, "out of file descriptors")); p++) lines++;
+    free(log);
+    cr_assert_eq(lines, 1, "%zu warnings, one expected", lines);
+    /* The last connections wait in the backlog; freeing the first ones lets
+     * the server take them, and they are answered. */
+    for (int i = 0; i < 45; i++) h_close(held[i]);
+    for (int i = 45; i < HELD; i++) {
+        h_response *r = h_roundtrip(held[i], "GET /hello/fd HTTP/1.1\r\nHost: x\r\n\r\n");
+        cr_assert_not_null(r, "connection %d: %s", i, h_last_error());
+        cr_assert_eq(r->status, 200);
+        h_response_free(r);
+        h_close(held[i]);
+    }
+    cr_assert_eq(h_stop(s), 0);
+    h_free(s);
+}
