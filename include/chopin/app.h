@@ -51,6 +51,10 @@ typedef struct {
     chopin_log_level log_level;      /* LOG_LEVEL, debug | info | warn | error (chopin/log.h) */
     chopin_log_format log_format;    /* LOG_FORMAT, text | json */
     bool metrics;                    /* METRICS, on: GET /metrics (Prometheus text) */
+    /* SECURITY_HEADERS, on: every answer says X-Content-Type-Options: nosniff,
+     * X-Frame-Options: DENY, Referrer-Policy: no-referrer (a handler's own
+     * header of the same name wins). */
+    bool security_headers;
     char database_url[1024];         /* DATABASE_URL, sqlite://chopin.db (see chopin/db.h) */
     int database_pool_size;          /* DATABASE_POOL_SIZE, 4 PostgreSQL connections per worker */
     int database_busy_timeout_ms;    /* DATABASE_BUSY_TIMEOUT, 5 s: SQLite lock wait -> 503 */

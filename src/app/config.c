@@ -57,6 +57,7 @@ static const setting settings[] = {
     {"CHOPIN_SHUTDOWN_TIMEOUT", K_MS, OFF(shutdown_timeout_ms), 0, 3600000, NULL},
     {"CHOPIN_ACCESS_LOG", K_BOOL, OFF(access_log), 0, 1, NULL},
     {"METRICS", K_BOOL, OFF(metrics), 0, 1, NULL},
+    {"SECURITY_HEADERS", K_BOOL, OFF(security_headers), 0, 1, NULL},
     {"CHOPIN_REQUEST_TIMEOUT", K_MS, OFF(request_timeout_ms), 1, 86400000, NULL},
     {"CHOPIN_STACK_SIZE", K_SIZE, OFF(stack_size), 16 * 1024, 64LL << 20, NULL},
     {"CHOPIN_OFFLOAD_THREADS", K_INT, OFF(offload_threads), 0, 1024, NULL},
@@ -154,6 +155,7 @@ void chopin_config_defaults(chopin_config *cfg) {
     cfg->log_level = CHOPIN_LOG_INFO;
     cfg->log_format = CHOPIN_LOG_TEXT;
     cfg->metrics = true;
+    cfg->security_headers = true;
     cfg->request_timeout_ms = 30000;
     cfg->stack_size = DEFAULT_STACK_SIZE;
     cfg->offload_threads = 0;

@@ -8,6 +8,7 @@
 #include "../json/json_internal.h"
 
 #include <stdio.h>
+#include <strings.h>
 
 const char *chopin_status_reason(int status) {
     switch (status) {
@@ -185,12 +186,37 @@ static char *put_status_line(char *p, int status) {
     return p;
 }
 
+/* SECURITY_HEADERS (on by default): what a browser should never do with
+ * an API's answer: guess its type, frame it, or send its URL on. A header
+ * of the same name set by the handler wins. */
+#define SECURE_HEADERS                                                                             \
+    "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"                                 \
+    "Referrer-Policy: no-referrer\r\n"
+
+static bool handler_set(const chopin_ctx *ctx, const char *name, size_t len) {
+    for (const resp_header *h = ctx->headers; h; h = h->next)
+        if (h->name.len == len && !strncasecmp(h->name.ptr, name, len)) return true;
+    return false;
+}
+
+static char *put_secure_headers(char *p, const chopin_ctx *ctx) {
+    if (!ctx || !ctx->headers) {
+        PUT(p, SECURE_HEADERS);
+        return p;
+    }
+    if (!handler_set(ctx, "X-Content-Type-Options", 22))
+        PUT(p, "X-Content-Type-Options: nosniff\r\n");
+    if (!handler_set(ctx, "X-Frame-Options", 15)) PUT(p, "X-Frame-Options: DENY\r\n");
+    if (!handler_set(ctx, "Referrer-Policy", 15)) PUT(p, "Referrer-Policy: no-referrer\r\n");
+    return p;
+}
+
 int response_serialize(worker *w, conn *c, chopin_ctx *ctx, bool head_only, bool keep_alive,
                        int minor) {
     int status = ctx->status;
     bool has_body = status_has_body(status);
     int64_t body_len = ctx->file_fd >= 0 ? ctx->file_len : (int64_t)ctx->body_buf.len;
-    size_t head_max = 256 + ctx->content_type.len + w->date_len;
+    size_t head_max = 256 + sizeof SECURE_HEADERS + ctx->content_type.len + w->date_len;
     for (resp_header *h = ctx->headers; h; h = h->next) head_max += h->name.len + h->value.len + 4;
     size_t copy_body = (has_body && !head_only && ctx->file_fd < 0) ? ctx->body_buf.len : 0;
     if (buf_reserve(&w->pool, &c->out, head_max + copy_body)) return -1;
@@ -214,6 +240,7 @@ int response_serialize(worker *w, conn *c, chopin_ctx *ctx, bool head_only, bool
         PUT(p, "Connection: close\r\n");
     else if (minor == 0)
         PUT(p, "Connection: keep-alive\r\n");
+    if (w->srv->cfg->security_headers) p = put_secure_headers(p, ctx);
     for (resp_header *h = ctx->headers; h; h = h->next) {
         p = put_str(p, h->name);
         PUT(p, ": ");
@@ -235,7 +262,7 @@ int response_error(worker *w, conn *c, int status, bool close) {
         snprintf(body, sizeof body,
                  "{\"success\":false,\"error\":{\"status\":%d,\"code\":\"%s\",\"message\":\"%s\"}}",
                  status, status_code_word(status), engine_error_message(status));
-    if (buf_reserve(&w->pool, &c->out, 512 + w->date_len)) return -1;
+    if (buf_reserve(&w->pool, &c->out, 512 + sizeof SECURE_HEADERS + w->date_len)) return -1;
     char *start = c->out.data + c->out.len, *p = start;
     p = put_status_line(p, status);
     PUT(p, "Server: chopin\r\n");
@@ -245,6 +272,7 @@ int response_error(worker *w, conn *c, int status, bool close) {
     p += json_format_int(p, n);
     PUT(p, "\r\n");
     if (close) PUT(p, "Connection: close\r\n");
+    if (w->srv->cfg->security_headers) PUT(p, SECURE_HEADERS);
     PUT(p, "\r\n");
     memcpy(p, body, (size_t)n);
     p += n;
