@@ -92,15 +92,39 @@ static int parse_version(const char *p, int *minor) {
     if (memcmp(p, "HTTP/", 5) != 0) return -400;
     char major = p[5], dot = p[6], min = p[7];
     if (major < '0' || major > '9' || dot != '.' || min < '0' || min > '9') return -400;
-    if (major != '1' || min > '1') return -505;
-    *minor = min - '0';
+    if (major != '1') return -505;
+    /* A later 1.x is processed as 1.1, the highest we implement (RFC 9110
+     * 2.5); the answer says HTTP/1.1. */
+    *minor = min > '1' ? 1 : min - '0';
     return 0;
+}
+
+/* What RFC 3986 allows in a URI: unreserved, reserved and '%'. Visible
+ * ASCII that is not in it (space is already gone): " < > \ ^ ` { | } and
+ * '#', which no client sends (a fragment stays in the client). */
+static const unsigned char in_uri[256] = {
+    ['!'] = 1, ['$'] = 1, ['%'] = 1,         ['&'] = 1,         ['\''] = 1,
+    ['('] = 1, [')'] = 1, ['*'] = 1,         ['+'] = 1,         [','] = 1,
+    ['-'] = 1, ['.'] = 1, ['/'] = 1,         [':'] = 1,         [';'] = 1,
+    ['='] = 1, ['?'] = 1, ['@'] = 1,         ['['] = 1,         [']'] = 1,
+    ['_'] = 1, ['~'] = 1, ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1};
+
+/* A Host value: a host (a name, an IPv4 address or a bracketed IPv6
+ * literal) and an optional port, or nothing (RFC 9112 3.2). */
+static bool valid_host(chopin_str v) {
+    for (size_t i = 0; i < v.len; i++) {
+        unsigned char ch = (unsigned char)v.ptr[i];
+        if (!in_uri[ch] || ch == '/' || ch == '?' || ch == '@' || ch == '#') return false;
+    }
+    return true;
 }
 
 /* Splits the target into path and query; accepts origin-form, absolute-form
  * (the authority is dropped: routing is by path) and "*" for OPTIONS. */
 static int split_target(http1_request *req) {
     const char *t = req->target.ptr, *end = t + req->target.len;
+    for (const char *c = t; c < end; c++)
+        if (!in_uri[(unsigned char)*c]) return -400;
     const char *path = t;
     if (*t != '/') {
         if (req->target.len == 1 && *t == '*' && req->method == CHOPIN_OPTIONS) {
@@ -118,7 +142,8 @@ static int split_target(http1_request *req) {
         const char *auth = t + skip;
         path = auth;
         while (path < end && *path != '/' && *path != '?') path++;
-        if (path == auth) return -400; /* no authority */
+        if (path == auth) return -400;                             /* no authority */
+        if (memchr(auth, '@', (size_t)(path - auth))) return -400; /* userinfo: RFC 9110 4.2.4 */
         if (path == end || *path == '?') {
             /* "http://host" or "http://host?q": the path is "/" (RFC 9112 3.2.2). */
             req->path = CHOPIN_STR("/");
@@ -197,12 +222,35 @@ typedef struct {
     bool close, keep_alive;
 } framing;
 
+/* A Transfer-Encoding other than exactly "chunked": without chunked as the
+ * final coding (or with chunked twice) the body's end cannot be known, a
+ * 400 that closes (RFC 9112 6.1, 6.3); chunked last behind codings we do
+ * not decode (gzip, chunked) is a 501. */
+static int te_list_verdict(chopin_str v) {
+    const char *p = v.ptr, *end = v.ptr + v.len;
+    int chunked_seen = 0;
+    bool last_is_chunked = false;
+    while (p <= end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *e = comma ? comma : end, *s = p;
+        while (s < e && (*s == ' ' || *s == '\t')) s++;
+        const char *t = e;
+        while (t > s && (t[-1] == ' ' || t[-1] == '\t')) t--;
+        last_is_chunked = ieq_literal(s, (size_t)(t - s), "chunked");
+        chunked_seen += last_is_chunked;
+        if (!comma) break;
+        p = comma + 1;
+    }
+    return last_is_chunked && chunked_seen == 1 ? -501 : -400;
+}
+
 static int note_header(http1_request *req, const http1_header *h, framing *f) {
     chopin_str n = h->name;
     switch (n.len) {
     case 4:
-        if (http1_name_eq(n, "host", 4)) f->host_count++;
-        return 0;
+        if (!http1_name_eq(n, "host", 4)) return 0;
+        f->host_count++;
+        return valid_host(h->value) ? 0 : -400;
     case 6:
         if (!http1_name_eq(n, "expect", 6)) return 0;
         if (!ieq_literal(h->value.ptr, h->value.len, "100-continue")) return -417;
@@ -224,7 +272,7 @@ static int note_header(http1_request *req, const http1_header *h, framing *f) {
     case 17:
         if (!http1_name_eq(n, "transfer-encoding", 17)) return 0;
         if (++f->te_count > 1) return -400;
-        if (!ieq_literal(h->value.ptr, h->value.len, "chunked")) return -501;
+        if (!ieq_literal(h->value.ptr, h->value.len, "chunked")) return te_list_verdict(h->value);
         req->chunked = true;
         return 0;
     default:

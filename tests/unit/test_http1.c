@@ -279,8 +279,19 @@ static const hcase targets[] = {
     {"two question marks", RAW("GET /a?b?c" V11 "\r\n"), OK, .path = "/a", .query = "b?c",
      .names = "Host"},
     {"root query", RAW("GET /?x" V11 "\r\n"), OK, .path = "/", .query = "x", .names = "Host"},
-    {"all vchars", RAW("GET /!$&'()*+,;=:@-._~%20[]{}|^`\"<>\\" V11 "\r\n"), OK,
-     .path = "/!$&'()*+,;=:@-._~%20[]{}|^`\"<>\\", .names = "Host"},
+    {"all URI chars", RAW("GET /!$&'()*+,;=:@-._~%20[]" V11 "\r\n"), OK,
+     .path = "/!$&'()*+,;=:@-._~%20[]", .names = "Host"},
+    /* Visible ASCII that no URI holds (RFC 3986), and a fragment. */
+    {"target {", RAW("GET /a{b" V11 "\r\n"), -400},
+    {"target }", RAW("GET /a}b" V11 "\r\n"), -400},
+    {"target |", RAW("GET /a|b" V11 "\r\n"), -400},
+    {"target ^", RAW("GET /a^b" V11 "\r\n"), -400},
+    {"target `", RAW("GET /a`b" V11 "\r\n"), -400},
+    {"target quote", RAW("GET /a\"b" V11 "\r\n"), -400},
+    {"target <>", RAW("GET /a<b>" V11 "\r\n"), -400},
+    {"target backslash", RAW("GET /a\\b" V11 "\r\n"), -400},
+    {"target fragment", RAW("GET /a#frag" V11 "\r\n"), -400},
+    {"query fragment", RAW("GET /a?x=1#frag" V11 "\r\n"), -400},
     {"absolute http", RAW("GET http://example.com/a/b?x=1" V11 "\r\n"), OK, .path = "/a/b",
      .query = "x=1", .names = "Host"},
     {"absolute https port", RAW("GET https://example.com:8443/x" V11 "\r\n"), OK, .path = "/x",
@@ -290,7 +301,8 @@ static const hcase targets[] = {
      .query = "q=2", .names = "Host"},
     {"absolute uppercase scheme", RAW("GET HTTP://HOST/Up" V11 "\r\n"), OK, .path = "/Up",
      .names = "Host"},
-    {"absolute userinfo", RAW("GET http://u:p@h/x" V11 "\r\n"), OK, .path = "/x", .names = "Host"},
+    {"absolute userinfo", RAW("GET http://u:p@h/x" V11 "\r\n"), -400}, /* RFC 9110 4.2.4 */
+    {"absolute @ in path", RAW("GET http://h/x@y" V11 "\r\n"), OK, .path = "/x@y", .names = "Host"},
     {"absolute no authority", RAW("GET http:///x" V11 "\r\n"), -400},
     {"absolute scheme only", RAW("GET http://" V11 "\r\n"), -400},
     {"absolute https scheme only", RAW("GET https://" V11 "\r\n"), -400},
@@ -335,7 +347,9 @@ static const hcase versions[] = {
     {"1.1 two connection fields", RAW("GET /" V11 "Connection: te\r\nConnection: close\r\n\r\n"),
      OK, .path = "/", .ka = KA_NO, .names = "Host,Connection,Connection"},
     {"HTTP/2.0", RAW("GET / HTTP/2.0\r\nHost: x\r\n\r\n"), -505},
-    {"HTTP/1.2", RAW("GET / HTTP/1.2\r\nHost: x\r\n\r\n"), -505},
+    /* A later 1.x is processed as 1.1 (RFC 9110 2.5). */
+    {"HTTP/1.2", RAW("GET / HTTP/1.2\r\nHost: x\r\n\r\n"), OK, .path = "/", .names = "Host"},
+    {"HTTP/1.9", RAW("GET / HTTP/1.9\r\nHost: x\r\n\r\n"), OK, .path = "/", .names = "Host"},
     {"HTTP/0.9", RAW("GET / HTTP/0.9\r\nHost: x\r\n\r\n"), -505},
     {"HTTP/1", RAW("GET / HTTP/1\r\nHost: x\r\n\r\n"), -400},
     {"lowercase http", RAW("GET / http/1.1\r\nHost: x\r\n\r\n"), -400},
@@ -358,6 +372,17 @@ static const hcase framing[] = {
     {"duplicate host", RAW("GET /" V11 "Host: y\r\n\r\n"), -400},
     {"duplicate host 1.0", RAW("GET / HTTP/1.0\r\nHost: a\r\nhost: b\r\n\r\n"), -400},
     {"lowercase host", RAW("GET / HTTP/1.1\r\nhost: x\r\n\r\n"), OK, .path = "/", .names = "host"},
+    /* Host is a host and an optional port, or empty (RFC 9112 3.2). */
+    {"host port", RAW("GET / HTTP/1.1\r\nHost: api.example.com:8080\r\n\r\n"), OK, .path = "/",
+     .names = "Host"},
+    {"host ipv6", RAW("GET / HTTP/1.1\r\nHost: [::1]:3000\r\n\r\n"), OK, .path = "/",
+     .names = "Host"},
+    {"host empty", RAW("GET / HTTP/1.1\r\nHost:\r\n\r\n"), OK, .path = "/", .names = "Host"},
+    {"host space", RAW("GET / HTTP/1.1\r\nHost: a b\r\n\r\n"), -400},
+    {"host slash", RAW("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n"), -400},
+    {"host userinfo", RAW("GET / HTTP/1.1\r\nHost: u@h\r\n\r\n"), -400},
+    {"host fragment", RAW("GET / HTTP/1.1\r\nHost: h#x\r\n\r\n"), -400},
+    {"host quote", RAW("GET / HTTP/1.1\r\nHost: \"h\"\r\n\r\n"), -400},
     {"empty host", RAW("GET / HTTP/1.1\r\nHost:\r\n\r\n"), OK, .path = "/", .names = "Host",
      .values = ""},
     {"cl and te", RAW("POST /" V11 "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"),
@@ -392,10 +417,17 @@ static const hcase framing[] = {
     {"te chunked ows", RAW("POST /" V11 "Transfer-Encoding:   chunked \r\n\r\n"), OK,
      .method = CHOPIN_POST, .path = "/", .chunked = true, .names = "Host,Transfer-Encoding",
      .values = "x|chunked"},
-    {"te gzip", RAW("POST /" V11 "Transfer-Encoding: gzip\r\n\r\n"), -501},
+    /* chunked not the final coding: the body's end is unknown, 400 (RFC 9112
+     * 6.3); chunked last behind a coding we do not decode: 501. */
+    {"te gzip", RAW("POST /" V11 "Transfer-Encoding: gzip\r\n\r\n"), -400},
+    {"te identity", RAW("POST /" V11 "Transfer-Encoding: identity\r\n\r\n"), -400},
+    {"te chunked, identity", RAW("POST /" V11 "Transfer-Encoding: chunked, identity\r\n\r\n"),
+     -400},
+    {"te xchunked", RAW("POST /" V11 "Transfer-Encoding: xchunked\r\n\r\n"), -400},
+    {"te gzip , chunked", RAW("POST /" V11 "Transfer-Encoding: gzip ,\tCHUNKED\r\n\r\n"), -501},
     {"te gzip, chunked", RAW("POST /" V11 "Transfer-Encoding: gzip, chunked\r\n\r\n"), -501},
-    {"te chunked, chunked", RAW("POST /" V11 "Transfer-Encoding: chunked, chunked\r\n\r\n"), -501},
-    {"te empty", RAW("POST /" V11 "Transfer-Encoding:\r\n\r\n"), -501},
+    {"te chunked, chunked", RAW("POST /" V11 "Transfer-Encoding: chunked, chunked\r\n\r\n"), -400},
+    {"te empty", RAW("POST /" V11 "Transfer-Encoding:\r\n\r\n"), -400},
     {"two te fields",
      RAW("POST /" V11 "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"), -400},
     {"te on 1.0", RAW("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"), -400},
@@ -629,7 +661,9 @@ Test(http1, long_targets) {
                 memcpy(raw, "GET ", 4);
                 char *path = raw + 4;
                 path[0] = '/';
-                for (size_t i = 1; i < plen; i++) path[i] = (char)('!' + i % 94);
+                static const char uri_chars[] = "!$&'()*+,-./0123456789:;=?@ABCDEFGHIJKLMNOPQRSTU"
+                                                "VWXYZ[]_abcdefghijklmnopqrstuvwxyz~%";
+                for (size_t i = 1; i < plen; i++) path[i] = uri_chars[i % (sizeof uri_chars - 1)];
                 if (bi < sizeof bad) path[off] = (char)bad[bi];
                 memcpy(path + plen, tail, sizeof tail - 1);
                 size_t n = 4 + plen + sizeof tail - 1;
