@@ -47,6 +47,11 @@ static sqlite3 *open_conn(chopin_db *db, char *err, size_t err_len) {
                                             "PRAGMA synchronous = NORMAL;"
                                             "PRAGMA foreign_keys = ON;"
                                             "PRAGMA case_sensitive_like = ON;";
+    /* Switching to WAL takes a lock another process may hold for a moment
+     * (another app server, `app db migrate`, a test beside this one): wait
+     * for it as a query would, not fail at once. The coroutine-aware busy
+     * handler replaces this once the connection serves requests. */
+    sqlite3_busy_timeout(handle, db->busy_timeout_ms);
     char *msg = NULL;
     if (sqlite3_exec(handle, setup, NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(err, err_len, "cannot set up the SQLite database: %s", msg ? msg : "?");
