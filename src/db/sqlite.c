@@ -53,7 +53,19 @@ static sqlite3 *open_conn(chopin_db *db, char *err, size_t err_len) {
      * handler replaces this once the connection serves requests. */
     sqlite3_busy_timeout(handle, db->busy_timeout_ms);
     char *msg = NULL;
-    if (sqlite3_exec(handle, setup, NULL, NULL, &msg) != SQLITE_OK) {
+    int rc_setup;
+    /* SQLite answers BUSY at once, without the handler, where waiting could
+     * deadlock (two connections changing the journal mode together): try
+     * again for as long as the handler would have waited. */
+    for (int64_t waited = 0;
+         ((rc_setup = sqlite3_exec(handle, setup, NULL, NULL, &msg)) & 0xff) == SQLITE_BUSY &&
+         waited < db->busy_timeout_ms;
+         waited += 10) {
+        sqlite3_free(msg);
+        msg = NULL;
+        nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
+    }
+    if (rc_setup != SQLITE_OK) {
         snprintf(err, err_len, "cannot set up the SQLite database: %s", msg ? msg : "?");
         sqlite3_free(msg);
         sqlite3_close(handle);
