@@ -47,6 +47,7 @@ typedef struct {
     int request_timeout_ms;          /* CHOPIN_REQUEST_TIMEOUT, 30 s for a waiting handler -> 504 */
     size_t stack_size;               /* CHOPIN_STACK_SIZE, 256 KiB per handler coroutine */
     int offload_threads;             /* CHOPIN_OFFLOAD_THREADS, 0 = one per core */
+    int offload_queue;               /* CHOPIN_OFFLOAD_QUEUE: jobs that may wait, then 503 */
     bool access_log;                 /* CHOPIN_ACCESS_LOG, on in standard mode */
     chopin_log_level log_level;      /* LOG_LEVEL, debug | info | warn | error (chopin/log.h) */
     chopin_log_format log_format;    /* LOG_FORMAT, text | json */

@@ -35,9 +35,11 @@ int chopin_sleep(chopin_ctx *c, int64_t ms);
 int chopin_wait_fd(chopin_ctx *c, int fd, int events, int64_t timeout_ms);
 
 /* Runs fn(arg) on the shared offload pool (CHOPIN_OFFLOAD_THREADS threads)
- * and suspends until it has returned. Returns 0, or -1 with errno ECANCELED or
- * ETIMEDOUT if the request ended meanwhile; even then fn has run to the end
- * before this returns, so arg may live on the handler's stack. */
+ * and suspends until it has returned. Returns 0, or -1 with errno:
+ * ECANCELED or ETIMEDOUT if the request ended meanwhile (fn either never
+ * started, or has run to the end: arg may live on the handler's stack), or
+ * EBUSY if CHOPIN_OFFLOAD_QUEUE jobs already wait (fn does not run; the
+ * response is 503 OVERLOADED unless the handler had set one). */
 int chopin_offload(chopin_ctx *c, void (*fn)(void *arg), void *arg);
 
 /* Counters for tests and metrics, summed over the workers. */

@@ -61,6 +61,7 @@ static const setting settings[] = {
     {"CHOPIN_REQUEST_TIMEOUT", K_MS, OFF(request_timeout_ms), 1, 86400000, NULL},
     {"CHOPIN_STACK_SIZE", K_SIZE, OFF(stack_size), 16 * 1024, 64LL << 20, NULL},
     {"CHOPIN_OFFLOAD_THREADS", K_INT, OFF(offload_threads), 0, 1024, NULL},
+    {"CHOPIN_OFFLOAD_QUEUE", K_INT, OFF(offload_queue), 1, 1000000, NULL},
     {"DATABASE_URL", K_TEXT, OFF(database_url), 1, sizeof(((chopin_config *)0)->database_url) - 1,
      NULL},
     {"DATABASE_POOL_SIZE", K_INT, OFF(database_pool_size), 1, 1000, NULL},
@@ -159,6 +160,7 @@ void chopin_config_defaults(chopin_config *cfg) {
     cfg->request_timeout_ms = 30000;
     cfg->stack_size = DEFAULT_STACK_SIZE;
     cfg->offload_threads = 0;
+    cfg->offload_queue = 1024;
     strcpy(cfg->database_url, "sqlite://chopin.db");
     cfg->database_pool_size = 4;
     cfg->database_busy_timeout_ms = 5000;

@@ -317,9 +317,15 @@ ssize_t conn_stream_take(conn *c, char *dst, size_t cap);
 int conn_stream_fill(conn *c);
 
 /* --- offload.c --- */
-offload_pool *offload_pool_new(int threads);
+/* CHOPIN_OFFLOAD_QUEUE's default: jobs that may wait for a thread. */
+#define OFFLOAD_DEFAULT_QUEUE 1024
+/* max_queued 0: OFFLOAD_DEFAULT_QUEUE. */
+offload_pool *offload_pool_new(int threads, size_t max_queued);
 void offload_pool_free(offload_pool *p); /* waits for queued jobs */
-void offload_submit(offload_pool *p, offload_job *job);
+/* Queues job; -1 when max_queued jobs already wait (the pool is saturated). */
+int offload_submit(offload_pool *p, offload_job *job);
+/* Takes job back if no thread has started it: true then, and it never runs. */
+bool offload_recall(offload_pool *p, offload_job *job);
 
 /* --- conn.c, continued --- */
 /* t finished: write its response into c and carry on with c's input. Returns -1 to close c. */

@@ -21,6 +21,7 @@ struct offload_pool {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     offload_job *head, *tail;
+    size_t queued, max_queued; /* jobs waiting for a thread, and how many may */
     bool stopping;
     int num_threads;
     pthread_t threads[];
@@ -52,6 +53,7 @@ static void *pool_main(void *arg) {
         if (job) {
             p->head = job->next;
             if (!p->head) p->tail = NULL;
+            p->queued--;
         }
         pthread_mutex_unlock(&p->mu);
         if (!job) return NULL; /* stopping and drained */
@@ -60,10 +62,11 @@ static void *pool_main(void *arg) {
     }
 }
 
-offload_pool *offload_pool_new(int threads) {
+offload_pool *offload_pool_new(int threads, size_t max_queued) {
     if (threads < 1) threads = 1;
     offload_pool *p = calloc(1, sizeof *p + (size_t)threads * sizeof(pthread_t));
     if (!p) return NULL;
+    p->max_queued = max_queued ? max_queued : OFFLOAD_DEFAULT_QUEUE;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     /* Pool threads never take the termination signals: those go to the app. */
@@ -94,14 +97,37 @@ void offload_pool_free(offload_pool *p) {
     free(p);
 }
 
-void offload_submit(offload_pool *p, offload_job *job) {
+int offload_submit(offload_pool *p, offload_job *job) {
     job->next = NULL;
     pthread_mutex_lock(&p->mu);
+    if (p->queued >= p->max_queued) { /* saturated: refuse now rather than answer late */
+        pthread_mutex_unlock(&p->mu);
+        return -1;
+    }
     if (p->tail)
         p->tail->next = job;
     else
         p->head = job;
     p->tail = job;
+    p->queued++;
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
+    return 0;
+}
+
+/* The queue is short and a recall is rare (a deadline or a disconnect):
+ * a walk under the lock costs less than a doubly-linked queue everywhere. */
+bool offload_recall(offload_pool *p, offload_job *job) {
+    bool found = false;
+    pthread_mutex_lock(&p->mu);
+    for (offload_job **at = &p->head, *prev = NULL; *at; prev = *at, at = &(*at)->next) {
+        if (*at != job) continue;
+        *at = job->next;
+        if (p->tail == job) p->tail = prev;
+        p->queued--;
+        found = true;
+        break;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return found;
 }

@@ -101,7 +101,8 @@ int server_start(server *s) {
     s->port = port;
     if (!s->offload) {
         s->offload =
-            offload_pool_new(cfg->offload_threads > 0 ? cfg->offload_threads : default_workers());
+            offload_pool_new(cfg->offload_threads > 0 ? cfg->offload_threads : default_workers(),
+                             cfg->offload_queue);
         if (!s->offload) goto fail;
     }
     for (int i = 0; i < s->num_workers; i++) {

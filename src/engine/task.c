@@ -220,8 +220,9 @@ static void wake(worker *w, task *t, int result, int err) {
     resume(w, t);
 }
 
-/* Ends whatever t waits for, except an offload job (it cannot be recalled:
- * the task resumes when the job returns). */
+/* Ends whatever t waits for. An offload job still in the pool's queue is
+ * taken back; one a thread has started cannot be: the task then resumes
+ * when it returns. */
 static void interrupt(worker *w, task *t, int err) {
     switch (t->waiting) {
     case WAIT_FD:
@@ -234,6 +235,11 @@ static void interrupt(worker *w, task *t, int err) {
     case WAIT_PARK:
         if (t->ready) break; /* already unparked: it resumes with its result */
         t->park_abandon(t->park_arg);
+        wake(w, t, -1, err);
+        break;
+    case WAIT_OFFLOAD:
+        if (!offload_recall(w->srv->offload, &t->job)) break;
+        __atomic_sub_fetch(&w->offload_pending, 1, __ATOMIC_RELAXED);
         wake(w, t, -1, err);
         break;
     default:
@@ -393,7 +399,16 @@ int chopin_offload(chopin_ctx *c, void (*fn)(void *arg), void *arg) {
     if (!t) return -1;
     worker *w = t->w;
     t->job = (offload_job){.fn = fn, .arg = arg, .owner = t};
+    if (offload_submit(w->srv->offload, &t->job)) {
+        /* Saturated: a quick 503 the client may retry beats a 504 after
+         * the whole deadline spent in a queue. */
+        if (!t->ctx.status) {
+            chopin_error(&t->ctx, 503, "OVERLOADED", "the server is too busy now; try again");
+            chopin_set_header(&t->ctx, "Retry-After", "1");
+        }
+        errno = EBUSY;
+        return -1;
+    }
     __atomic_add_fetch(&w->offload_pending, 1, __ATOMIC_RELAXED);
-    offload_submit(w->srv->offload, &t->job);
     return suspend(t, WAIT_OFFLOAD);
 }

@@ -28,7 +28,7 @@ static worker *test_worker(chopin_app *app) {
         return NULL;
     }
     int threads = app->cfg.offload_threads > 0 ? app->cfg.offload_threads : 2;
-    app->test_srv.offload = offload_pool_new(threads);
+    app->test_srv.offload = offload_pool_new(threads, app->cfg.offload_queue);
     coro_install_overflow_handler();
     coro_thread_init();
     app->test_worker = w;

@@ -106,6 +106,7 @@ static const setting settings[] = {
     {"CHOPIN_REQUEST_TIMEOUT", MS, OFF(request_timeout_ms), 1, 86400000, NULL},
     {"CHOPIN_STACK_SIZE", SIZE, OFF(stack_size), 16 << 10, 64 << 20, NULL},
     {"CHOPIN_OFFLOAD_THREADS", INT, OFF(offload_threads), 0, 1024, NULL},
+    {"CHOPIN_OFFLOAD_QUEUE", INT, OFF(offload_queue), 1, 1000000, NULL},
     {"DATABASE_URL", TEXT, TXT1(database_url)},
     {"DATABASE_POOL_SIZE", INT, OFF(database_pool_size), 1, 1000, NULL},
     {"DATABASE_BUSY_TIMEOUT", MS, OFF(database_busy_timeout_ms), 0, 3600000, NULL},
