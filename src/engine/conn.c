@@ -357,14 +357,19 @@ static int settle(conn *c, int flushed) {
         return 0;
     }
     if (c->in.len == c->in_pos && c->rstate == RS_HEAD) {
-        if (c->peer_closed || w->stopping) return -1;
+        if (c->peer_closed) return -1;
         /* in_pos too: after a handler that waited, complete() left it at
          * the end of the request, and the next one starts a new buffer. */
         buf_release(&w->pool, &c->in);
         c->in_pos = 0;
         /* A connection that never sent a request stays on the header
-         * timeout it got at accept; only a served one earns keep-alive. */
-        if (c->served)
+         * timeout it got at accept; only a served one earns keep-alive.
+         * While stopping, every idle one waits the short drain time on the
+         * idle list (begin_stop put it there): its request may be on the
+         * way, and closing now would fail it. */
+        if (w->stopping) {
+            if (c->to_kind != TO_IDLE) worker_set_timeout(w, c, TO_IDLE);
+        } else if (c->served)
             worker_set_timeout(w, c, TO_IDLE);
         else if (c->to_kind != TO_HEAD)
             worker_set_timeout(w, c, TO_HEAD);

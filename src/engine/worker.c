@@ -109,6 +109,12 @@ void worker_refresh_date(worker *w) {
 
 /* --- Timeouts ---------------------------------------------------------------- */
 
+/* While stopping, how long an idle connection is kept for a request that may
+ * already be on its way: under load a client sends its next request right
+ * after the last answer, and closing at that moment would fail it (served
+ * instead, with Connection: close). Short, so that stopping stays quick. */
+#define DRAIN_IDLE_MS 500
+
 static int timeout_ms(const worker *w, timeout_kind k) {
     const chopin_config *cfg = w->srv->cfg;
     switch (k) {
@@ -117,7 +123,8 @@ static int timeout_ms(const worker *w, timeout_kind k) {
     case TO_BODY:
         return cfg->body_timeout_ms;
     case TO_IDLE:
-        return cfg->keepalive_timeout_ms;
+        return w->stopping && cfg->keepalive_timeout_ms > DRAIN_IDLE_MS ? DRAIN_IDLE_MS
+                                                                        : cfg->keepalive_timeout_ms;
     case TO_WRITE:
         return cfg->write_timeout_ms;
     case TO_LINGER:
@@ -328,15 +335,21 @@ static void begin_stop(worker *w) {
         w->listen_fd = -1;
     }
     /* Idle and just-accepted connections: read once in case a request is
-     * already there; whatever stays idle is closed. */
+     * already there; whatever stays idle gets DRAIN_IDLE_MS more (re-armed
+     * in order, so the idle list stays sorted by deadline), then closes. */
     timeout_kind kinds[] = {TO_IDLE, TO_HEAD};
     for (size_t i = 0; i < 2; i++) {
-        conn *c = w->timeouts[kinds[i]].head;
+        conn *c = w->timeouts[kinds[i]].head, *last = w->timeouts[kinds[i]].tail;
         while (c) {
             conn *next = c->to_next;
+            bool was_last = c == last; /* re-armed ones go behind it */
             if (conn_is_idle(c)) {
-                if (conn_on_readable(c) < 0 || conn_is_idle(c)) close_conn(w, c);
+                if (conn_on_readable(c) < 0)
+                    close_conn(w, c);
+                else if (conn_is_idle(c))
+                    worker_set_timeout(w, c, TO_IDLE);
             }
+            if (was_last) break;
             c = next;
         }
     }
