@@ -565,8 +565,10 @@ int chopin_app_run(chopin_app *app) {
                    "die with this process (set it; production requires it)",
                    NULL);
     fflush(stdout);
+    app_notify("READY=1");
     int sig;
     sigwait(&set, &sig);
+    app_notify("STOPPING=1");
     chopin_app_stop(app);
     chopin_app_wait(app);
     chopin_log(CHOPIN_LOG_INFO, "stopped", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);

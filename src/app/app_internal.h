@@ -57,6 +57,9 @@ struct chopin_app {
     struct app_metrics *metrics;    /* GET /metrics's counters, made at start (metrics.c) */
 };
 
+/* --- notify.c: READY=1 / STOPPING=1 to NOTIFY_SOCKET (systemd Type=notify) --- */
+void app_notify(const char *state);
+
 /* --- metrics.c: per-route counters and latency, GET /metrics ------------------ */
 
 typedef struct app_metrics app_metrics;

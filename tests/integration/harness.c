@@ -103,8 +103,9 @@ static bool has_name(const char *const *env, const char *entry) {
     return false;
 }
 
-/* The child's environment: ours without SERVER_* and CHOPIN_*, the defaults,
- * then the test's own settings. */
+/* The child's environment: ours without SERVER_*, CHOPIN_*, DATABASE_* and
+ * NOTIFY_SOCKET (a service manager's, if the tests run under one), the
+ * defaults, then the test's own settings. */
 static char **build_env(const char *const *env) {
     /* An in-memory database: a server under test leaves no file behind. */
     static const char *const defaults[] = {"SERVER_HOST=127.0.0.1", "SERVER_PORT=0",
@@ -118,7 +119,7 @@ static char **build_env(const char *const *env) {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (!strncmp(environ[i], "SERVER_", 7) || !strncmp(environ[i], "CHOPIN_", 7) ||
-            !strncmp(environ[i], "DATABASE_", 9))
+            !strncmp(environ[i], "DATABASE_", 9) || !strncmp(environ[i], "NOTIFY_SOCKET=", 14))
             continue;
         out[k++] = environ[i];
     }

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 TestSuite(restart, .fini = h_cleanup, .timeout = 120);
@@ -240,4 +241,39 @@ Test(restart, new_process_takes_the_port_while_the_old_drains_no_request_fails) 
     cr_assert_eq(failed, 0, "%ld of %ld requests failed across the restarts", failed,
                  served + failed);
     cr_assert_gt(served, 1000);
+}
+
+/* systemd's Type=notify: READY=1 once listening (a rolling restart waits
+ * for it before stopping the other instance), STOPPING=1 at SIGTERM. */
+static void expect_notification(int fd, const char *state, pid_t pid) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    cr_assert_eq(poll(&p, 1, 5000), 1, "no %s notification within 5 s", state);
+    char msg[256];
+    ssize_t n = recv(fd, msg, sizeof msg - 1, 0);
+    cr_assert_gt(n, 0);
+    msg[n] = 0;
+    char want[128];
+    snprintf(want, sizeof want, "%s\nMAINPID=%ld", state, (long)pid);
+    cr_assert_str_eq(msg, want);
+}
+
+Test(restart, tells_systemd_when_ready_and_when_stopping) {
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    cr_assert(fd >= 0);
+    char path[64], env_entry[96];
+    snprintf(path, sizeof path, "/tmp/chopin-notify.%ld", (long)getpid());
+    unlink(path);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0, "%s", strerror(errno));
+    snprintf(env_entry, sizeof env_entry, "NOTIFY_SOCKET=%s", path);
+    const char *env[] = {env_entry, "CHOPIN_ACCESS_LOG=off", NULL};
+    h_server *s = h_start(CHOPIN_TFB_BIN, env);
+    expect_notification(fd, "READY=1", s->pid);
+    h_signal(s, SIGTERM);
+    expect_notification(fd, "STOPPING=1", s->pid);
+    cr_assert_eq(h_wait_exit(s, 10000), 0);
+    h_free(s);
+    close(fd);
+    unlink(path);
 }
