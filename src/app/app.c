@@ -403,6 +403,7 @@ static void route_request(chopin_ctx *c, void *arg) {
     route_entry *r = c->match.route;
     if (r) {
         c->route = r;
+        if (ctx_check_text(c)) return;
         if (r->chain.count)
             run_chain(c, &r->chain, call_handler, r);
         else

@@ -167,6 +167,39 @@ static void parse_query(chopin_ctx *c) {
     c->num_query = ctx_parse_pairs(c, c->req->query, &c->query);
 }
 
+/* The 400 of ctx_check_text; name NULL for a query parameter's name. */
+static int bad_text(chopin_ctx *c, const char *where, const chopin_str *name) {
+    static const char tail[] = " is not UTF-8 text once decoded (or holds a NUL byte)";
+    size_t cap = strlen(where) + (name ? name->len : 0) + sizeof tail + 4;
+    char *msg = arena_alloc(c->arena, cap);
+    if (msg && name)
+        snprintf(msg, cap, "%s \"%.*s\"%s", where, (int)name->len, name->ptr, tail);
+    else if (msg)
+        snprintf(msg, cap, "%s%s", where, tail);
+    chopin_error(c, 400, "BAD_REQUEST", msg ? msg : "a parameter is not UTF-8 text");
+    return -1;
+}
+
+int ctx_check_text(chopin_ctx *c) {
+    for (size_t i = 0; i < c->match.num_params; i++) {
+        const router_param *p = &c->match.params[i];
+        if (!memchr(p->raw.ptr, '%', p->raw.len)) continue;
+        chopin_str v = decode(c, p->raw, false);
+        if (v.ptr && !utf8_text_ok(v.ptr, v.len)) return bad_text(c, "path parameter", &p->name);
+    }
+    chopin_str q = c->req->query;
+    if (!q.len || !memchr(q.ptr, '%', q.len)) return 0;
+    if (!c->query_parsed) parse_query(c);
+    for (size_t i = 0; i < c->num_query; i++) {
+        const query_param *p = &c->query[i];
+        if (!utf8_text_ok(p->name.ptr, p->name.len))
+            return bad_text(c, "a query parameter's name", NULL);
+        if (!utf8_text_ok(p->value.ptr, p->value.len))
+            return bad_text(c, "query parameter", &p->name);
+    }
+    return 0;
+}
+
 chopin_str chopin_query(chopin_ctx *c, const char *name) {
     if (!c->query_parsed) parse_query(c);
     size_t n = strlen(name);

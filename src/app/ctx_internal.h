@@ -70,6 +70,11 @@ void ctx_init(chopin_ctx *c, chopin_arena *arena, chopin_buf_pool *pool, const c
 /* Splits "a=1&b=x+y" into decoded pairs in the arena ('+' is a space);
  * returns the count. The query string and form bodies share it. */
 size_t ctx_parse_pairs(chopin_ctx *c, chopin_str text, query_param **out);
+/* Before a handler: the path parameters and the query, once percent-decoded,
+ * must be UTF-8 text without NUL (a C string cuts at NUL; JSON carries only
+ * UTF-8). Otherwise answers 400 naming the parameter and returns -1. Only
+ * values with a '%' are looked at: the parser lets no other byte through. */
+int ctx_check_text(chopin_ctx *c);
 
 /* Starts the one error envelope, {"success":false,"error":{"status","code",
  * "message","request_id"?, leaving the inner object open for more members (422 adds

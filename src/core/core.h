@@ -104,6 +104,61 @@ static inline int hex_value(unsigned char c) {
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
+/* Length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0 with
+ * *bad set to the first byte that makes it invalid (end when cut short). */
+static inline size_t utf8_seq(const unsigned char *p, const unsigned char *end,
+                              const unsigned char **bad) {
+    unsigned char c = p[0];
+    unsigned char lo = 0x80, hi = 0xbf;
+    size_t n;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c == 0xe0)
+        n = 3, lo = 0xa0;
+    else if (c == 0xed)
+        n = 3, hi = 0x9f; /* no UTF-16 surrogates */
+    else if (c >= 0xe1 && c <= 0xef)
+        n = 3;
+    else if (c == 0xf0)
+        n = 4, lo = 0x90;
+    else if (c == 0xf4)
+        n = 4, hi = 0x8f; /* nothing above U+10FFFF */
+    else if (c >= 0xf1 && c <= 0xf3)
+        n = 4;
+    else {
+        *bad = p; /* continuation byte, overlong lead C0/C1, F5..FF */
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if (p + i >= end) {
+            *bad = end;
+            return 0;
+        }
+        if (p[i] < lo || p[i] > hi) {
+            *bad = p + i;
+            return 0;
+        }
+        lo = 0x80, hi = 0xbf; /* only the second byte has a narrower range */
+    }
+    return n;
+}
+
+/* Text a C string can hold and JSON can carry: valid UTF-8, no NUL. */
+static inline bool utf8_text_ok(const char *s, size_t len) {
+    const unsigned char *p = (const unsigned char *)s, *end = p + len, *bad;
+    while (p < end) {
+        if (*p < 0x80) {
+            if (!*p) return false;
+            p++;
+            continue;
+        }
+        size_t n = utf8_seq(p, end, &bad);
+        if (!n) return false;
+        p += n;
+    }
+    return true;
+}
+
 /* CHOPIN_UNDER_ASAN is 1 in an AddressSanitizer build (gcc or clang). */
 #if defined(__SANITIZE_ADDRESS__)
 #define CHOPIN_UNDER_ASAN 1
