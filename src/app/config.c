@@ -352,9 +352,12 @@ static int parse_env_line(char *line, char **key, char **value) {
 static int env_file_load(env_file *f, const char *path, char *err, size_t err_len) {
     FILE *fp = fopen(path, "r");
     if (!fp) return 0; /* no .env is fine */
-    char line[4096];
+    /* Whole lines, however long (a PEM key, a long URL): a fixed buffer
+     * would read the rest of a long one as a line of its own. */
+    char *line = NULL;
+    size_t line_cap = 0;
     int lineno = 0, rc = 0;
-    while (fgets(line, sizeof line, fp)) {
+    while (getline(&line, &line_cap, fp) >= 0) {
         lineno++;
         char *k, *v;
         int r = parse_env_line(line, &k, &v);
@@ -375,6 +378,7 @@ static int env_file_load(env_file *f, const char *path, char *err, size_t err_le
         f->pairs[f->count].value = strdup(v);
         f->count++;
     }
+    free(line);
     fclose(fp);
     return rc;
 }

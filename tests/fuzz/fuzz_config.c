@@ -6,9 +6,8 @@
  * at start-up. The result must be 0 or -1 and must be the one a model gives,
  * written from docs/configuration.md:
  *
- * - the file is read as fgets does with a 4096-byte buffer (a longer line
- *   goes on as the next one: "not supported", but modelled), each line up
- *   to its first NUL; blank and '#' lines are skipped; "export " is dropped;
+ * - the file is read a whole line at a time (getline), each line up to its
+ *   first NUL; blank and '#' lines are skipped; "export " is dropped;
  *   KEY=VALUE with spaces and tabs around both dropped, the key letters,
  *   digits and '_'; a value in matching quotes loses them, one that opens a
  *   quote without closing it is an error; in an unquoted value " #" starts
@@ -204,8 +203,8 @@ static int model_line(char *line, char **key, char **value) {
     return 1;
 }
 
-/* Reads text as fgets(buf, 4096) would; the values point into lines, which
- * the caller frees. */
+/* Reads text a whole line at a time; the values point into lines, which the
+ * caller frees. */
 static void model_env(const char *text, size_t n, env_model *em, char ***lines, size_t *num_lines) {
     memset(em, 0, sizeof *em);
     *lines = NULL;
@@ -214,7 +213,7 @@ static void model_env(const char *text, size_t n, env_model *em, char ***lines, 
     int lineno = 0;
     while (at < n) {
         size_t piece = 0;
-        while (piece < 4095 && at + piece < n) {
+        while (at + piece < n) {
             if (text[at + piece++] == '\n') break;
         }
         char *line = strndup(text + at, piece); /* up to its first NUL */

@@ -733,3 +733,18 @@ Test(config, s3_settings_go_together) {
     cr_assert_not_null(app);
     chopin_app_free(app);
 }
+
+/* A line longer than any buffer is one line, never read as two: a comment
+ * line of 4,110 bytes ending in "SERVER_PORT=1" sets nothing (a 4096-byte
+ * buffer once read its end as a line of its own). */
+Test(config, env_file_long_line_is_one_line) {
+    char text[8192];
+    size_t k = 4095;
+    text[0] = '#';
+    memset(text + 1, 'x', k - 1);
+    strcpy(text + k, "SERVER_PORT=1\nCHOPIN_WORKERS=3\n");
+    chopin_config cfg;
+    load_ok(&cfg, write_env_file(text));
+    cr_assert_neq(cfg.port, 1, "the end of a long comment line was read as a setting");
+    cr_assert_eq(cfg.workers, 3, "the next line still counts");
+}
