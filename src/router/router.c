@@ -90,31 +90,70 @@ static int fail(char *err, size_t err_len, const char *pattern, const char *why)
     return -1;
 }
 
+/* Whether the segment at p starts a parameter (":name" or "*name"). */
+static bool param_at(const char *pattern, const char *p) {
+    return (*p == ':' || *p == '*') && p > pattern && p[-1] == '/';
+}
+
+/* Every reason router_add may refuse pattern, found without changing the
+ * tree: a refused pattern then leaves nothing behind (no parameter node
+ * whose name a later pattern would conflict with). */
+static int check(const router *r, chopin_method m, const char *pattern, char *err, size_t err_len) {
+    if (pattern[0] != '/') return fail(err, err_len, pattern, "must start with '/'");
+    for (const char *p = pattern; *p; p++) {
+        if (!param_at(pattern, p)) continue;
+        size_t len = strcspn(p + 1, "/");
+        if (len == 0) return fail(err, err_len, pattern, "a parameter needs a name");
+        if (*p == '*' && p[1 + len]) return fail(err, err_len, pattern, "'*' must be last");
+    }
+    const rnode *n = &r->root;
+    const char *p = pattern;
+    while (*p) {
+        if (param_at(pattern, p)) {
+            size_t len = strcspn(p + 1, "/");
+            const rnode *slot = *p == '*' ? n->wildcard : n->param;
+            if (!slot) return 0; /* the rest is new: nothing to conflict with */
+            if (strlen(slot->name) != len || memcmp(slot->name, p + 1, len) != 0)
+                return fail(err, err_len, pattern, "conflicting parameter names");
+            n = slot;
+            p += 1 + len;
+            continue;
+        }
+        size_t run = static_run(p);
+        const rnode *child = NULL;
+        for (size_t i = 0; i < n->num_children; i++)
+            if (n->children[i]->prefix[0] == p[0]) child = n->children[i];
+        if (!child) return 0;
+        size_t common = 0;
+        while (common < run && common < child->prefix_len && child->prefix[common] == p[common])
+            common++;
+        if (common < child->prefix_len) return 0; /* a split: the rest is new */
+        n = child;
+        p += common;
+    }
+    if (n->routes[m]) return fail(err, err_len, pattern, "registered twice for this method");
+    return 0;
+}
+
 static rnode *param_child(rnode *n, const char *name, size_t len, bool wildcard) {
     rnode **slot = wildcard ? &n->wildcard : &n->param;
     if (!*slot) {
         *slot = node_new("", 0);
         (*slot)->name = strndup(name, len);
         if (!(*slot)->name) abort();
-    } else if (strlen((*slot)->name) != len || memcmp((*slot)->name, name, len) != 0) {
-        return NULL; /* "/u/:id" and "/u/:name" cannot both exist */
     }
-    return *slot;
+    return *slot; /* check() saw that an existing one has this name */
 }
 
 int router_add(router *r, chopin_method m, const char *pattern, void *route, char *err,
                size_t err_len) {
-    if (pattern[0] != '/') return fail(err, err_len, pattern, "must start with '/'");
+    if (check(r, m, pattern, err, err_len)) return -1;
     rnode *n = &r->root;
     const char *p = pattern;
     while (*p) {
-        if ((*p == ':' || *p == '*') && p > pattern && p[-1] == '/') {
-            bool wild = *p == '*';
+        if (param_at(pattern, p)) {
             size_t len = strcspn(p + 1, "/");
-            if (len == 0) return fail(err, err_len, pattern, "a parameter needs a name");
-            if (wild && p[1 + len]) return fail(err, err_len, pattern, "'*' must be last");
-            n = param_child(n, p + 1, len, wild);
-            if (!n) return fail(err, err_len, pattern, "conflicting parameter names");
+            n = param_child(n, p + 1, len, *p == '*');
             p += 1 + len;
             continue;
         }
@@ -136,7 +175,6 @@ int router_add(router *r, chopin_method m, const char *pattern, void *route, cha
         n = child;
         p += common;
     }
-    if (n->routes[m]) return fail(err, err_len, pattern, "registered twice for this method");
     n->routes[m] = route;
     return 0;
 }

@@ -540,6 +540,18 @@ Test(router, malformed_patterns_rejected) {
     add_ok(CHOPIN_POST, "/dup", "post-dup");
     expect_route(CHOPIN_POST, "/dup", "post-dup");
     expect_route(CHOPIN_GET, "/dup", "dup");
+    /* Nothing of a refused pattern stays behind: its parameter names do not
+     * make later patterns conflict. */
+    char err[256] = "";
+    cr_assert_eq(router_add(rt, CHOPIN_GET, "/v/:a/*rest/more", (void *)"bad", err, sizeof err),
+                 -1);
+    cr_assert_eq(router_add(rt, CHOPIN_GET, "/u/:id/:x/:/y", (void *)"bad", err, sizeof err), -1);
+    add_ok(CHOPIN_GET, "/v/:b", "v");
+    add_ok(CHOPIN_GET, "/u/:id/:z", "uz");
+    mt = look(CHOPIN_GET, "/v/1");
+    expect_param(&mt, "b", "1");
+    mt = look(CHOPIN_GET, "/u/1/2");
+    expect_param(&mt, "z", "2");
 }
 
 Test(router, error_message_truncated_safely) {
