@@ -458,6 +458,7 @@ static void record(chopin_app *app, chopin_ctx *c, uint64_t start_us) {
 void app_handle(chopin_ctx *c, void *arg) {
     chopin_app *app = arg;
     uint64_t start_us = monotonic_us();
+    c->start_us = (int64_t)start_us; /* the access log's start too: one clock read */
     c->db = app->db;
     c->app = app;
     if (app->app_chain.count)

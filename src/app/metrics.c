@@ -42,10 +42,7 @@ struct app_metrics {
 app_metrics *metrics_new(size_t num_routes, int workers) {
     app_metrics *m = calloc(1, sizeof *m);
     if (!m) return NULL;
-    if (workers <= 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        workers = n > 0 ? (int)n : 1;
-    }
+    if (workers <= 0) workers = server_default_workers();
     m->slots = 1 + (size_t)workers;
     m->rows = num_routes + CHOPIN_METHOD_COUNT;
     m->table = calloc(m->slots * m->rows, sizeof *m->table);

@@ -251,6 +251,9 @@ struct server {
 
 /* --- server.c --- */
 int server_start(server *s); /* binds, spawns workers; -1 with errno and a message printed */
+/* Workers when CHOPIN_WORKERS is 0 (one per online core); metrics size their
+ * slots with it too. */
+int server_default_workers(void);
 void server_stop(server *s); /* asks workers to shut down gracefully (async-signal-safe) */
 void server_wait(server *s); /* joins workers, frees them */
 

@@ -60,7 +60,8 @@ static int open_listener(const char *host, int port, int *bound_port) {
     return open_listener_flags(host, port, true, bound_port);
 }
 
-static int default_workers(void) {
+/* One worker per online core: the count when CHOPIN_WORKERS is 0. */
+int server_default_workers(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
 }
@@ -68,7 +69,7 @@ static int default_workers(void) {
 static void pin_to_core(pthread_t t, int core) {
     cpu_set_t set;
     CPU_ZERO(&set);
-    CPU_SET(core % default_workers(), &set);
+    CPU_SET(core % server_default_workers(), &set);
     pthread_setaffinity_np(t, sizeof set, &set);
 }
 
@@ -76,7 +77,7 @@ int server_start(server *s) {
     const chopin_config *cfg = s->cfg;
     signal(SIGPIPE, SIG_IGN); /* a peer that went away is an error code, not a signal */
     coro_install_overflow_handler();
-    s->num_workers = cfg->workers > 0 ? cfg->workers : default_workers();
+    s->num_workers = cfg->workers > 0 ? cfg->workers : server_default_workers();
     s->workers = calloc((size_t)s->num_workers, sizeof *s->workers);
     if (!s->workers) return -1;
     atomic_store(&s->stopping, false);
@@ -100,9 +101,9 @@ int server_start(server *s) {
     }
     s->port = port;
     if (!s->offload) {
-        s->offload =
-            offload_pool_new(cfg->offload_threads > 0 ? cfg->offload_threads : default_workers(),
-                             cfg->offload_queue);
+        s->offload = offload_pool_new(cfg->offload_threads > 0 ? cfg->offload_threads
+                                                               : server_default_workers(),
+                                      cfg->offload_queue);
         if (!s->offload) goto fail;
     }
     for (int i = 0; i < s->num_workers; i++) {

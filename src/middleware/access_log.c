@@ -15,7 +15,7 @@ static int64_t now_us(void) {
 
 static chopin_flow access_log_before(chopin_ctx *c, void *state) {
     (void)state;
-    c->start_us = now_us();
+    if (!c->start_us) c->start_us = now_us(); /* the app's dispatch has set it */
     return CHOPIN_NEXT;
 }
 
