@@ -46,13 +46,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_config: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);  \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "fuzz_check.h"
 
 /* Not in a public header: src/app/config.c. */
 int config_check_s3(const chopin_config *cfg, char *err, size_t err_len);

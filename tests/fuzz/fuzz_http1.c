@@ -17,20 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_check.h"
+
 #define MAX_HEADERS 16
 #define MAX_BODY    4096
 
 /* Small limits, so that 414 and 431 are within a fuzzer's reach. */
 static const http1_limits lim = {
     .max_request_line = 256, .max_header_bytes = 1024, .max_headers = MAX_HEADERS};
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_http1: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 static char *copy(const char *p, size_t n) {
     char *b = malloc(n ? n : 1);

@@ -28,13 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_jwt: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);     \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "fuzz_check.h"
 
 /* The seeds in tests/fuzz/corpus/jwt are signed with this secret, at this time. */
 #define FUZZ_SECRET "chopin-fuzz-secret-0123456789abcdef"

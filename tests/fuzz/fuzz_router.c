@@ -9,8 +9,8 @@
  * router.h and docs/routing.md: a pattern must start with '/'; a ':' or '*'
  * right after a '/' starts a parameter whose name runs to the next '/' and
  * must not be empty; a '*' must be last; a parameter at a place where an
- * earlier registration (even a refused one, from the point it got to) put a
- * parameter of another name conflicts; the same pattern twice for one
+ * accepted registration put a parameter of another name conflicts (a
+ * refused one leaves nothing behind); the same pattern twice for one
  * method is refused. The result (0 or -1) and the message (into an
  * exact-size heap buffer, so cut) must be the model's.
  *
@@ -40,17 +40,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_check.h"
+
 #define MAX_REGS  64
 #define MAX_PATHS 64
 #define ERR_LEN   64 /* short, so that long patterns are cut */
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_router: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);  \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 static const char *const method_names[CHOPIN_METHOD_COUNT] = {"GET",    "HEAD",  "POST",   "PUT",
                                                               "DELETE", "PATCH", "OPTIONS"};
@@ -83,28 +77,41 @@ static bool param_start(const char *p, size_t i) {
     return (p[i] == ':' || p[i] == '*') && i > 0 && p[i - 1] == '/';
 }
 
-/* The model's verdict on adding (pattern, m): NULL to accept, or the reason. */
+static slot *find_slot(model *md, const char *pattern, size_t prefix_len) {
+    for (size_t s = 0; s < md->num_slots; s++)
+        if (md->slots[s].prefix_len == prefix_len &&
+            memcmp(md->slots[s].prefix, pattern, prefix_len) == 0)
+            return &md->slots[s];
+    return NULL;
+}
+
+/* The model's verdict on adding (pattern, m): NULL to accept, or the reason.
+ * The pattern's own syntax is judged first, left to right, then the
+ * parameter names against the accepted patterns', then a duplicate; only an
+ * accepted pattern's parameters are remembered. */
 static const char *model_add(model *md, const char *pattern, chopin_method m) {
     if (pattern[0] != '/') return "must start with '/'";
-    for (size_t i = 0; pattern[i];) {
-        if (!param_start(pattern, i)) {
-            i++;
-            continue;
-        }
-        bool wild = pattern[i] == '*';
+    for (size_t i = 0; pattern[i]; i++) {
+        if (!param_start(pattern, i)) continue;
         size_t len = strcspn(pattern + i + 1, "/");
         if (len == 0) return "a parameter needs a name";
-        if (wild && pattern[i + 1 + len]) return "'*' must be last";
-        const char *name = pattern + i + 1;
-        slot *found = NULL;
-        for (size_t s = 0; s < md->num_slots && !found; s++)
-            if (md->slots[s].prefix_len == i + 1 &&
-                memcmp(md->slots[s].prefix, pattern, i + 1) == 0)
-                found = &md->slots[s];
-        if (found) {
-            if (found->name_len != len || memcmp(found->name, name, len) != 0)
-                return "conflicting parameter names";
-        } else {
+        if (pattern[i] == '*' && pattern[i + 1 + len]) return "'*' must be last";
+    }
+    for (size_t i = 0; pattern[i]; i++) {
+        if (!param_start(pattern, i)) continue;
+        size_t len = strcspn(pattern + i + 1, "/");
+        slot *found = find_slot(md, pattern, i + 1);
+        if (found && (found->name_len != len || memcmp(found->name, pattern + i + 1, len) != 0))
+            return "conflicting parameter names";
+        i += len;
+    }
+    for (size_t r = 0; r < md->num_regs; r++)
+        if (md->regs[r].ok && md->regs[r].method == m && !strcmp(md->regs[r].pattern, pattern))
+            return "registered twice for this method";
+    for (size_t i = 0; pattern[i]; i++) {
+        if (!param_start(pattern, i)) continue;
+        size_t len = strcspn(pattern + i + 1, "/");
+        if (!find_slot(md, pattern, i + 1)) {
             if (md->num_slots == md->cap_slots) {
                 md->cap_slots = md->cap_slots * 2 + 16;
                 md->slots = realloc(md->slots, md->cap_slots * sizeof *md->slots);
@@ -113,15 +120,12 @@ static const char *model_add(model *md, const char *pattern, chopin_method m) {
             slot *s = &md->slots[md->num_slots++];
             s->prefix = strndup(pattern, i + 1);
             s->prefix_len = i + 1;
-            s->name = strndup(name, len);
+            s->name = strndup(pattern + i + 1, len);
             s->name_len = len;
             CHECK(s->prefix && s->name);
         }
-        i += 1 + len;
+        i += len;
     }
-    for (size_t r = 0; r < md->num_regs; r++)
-        if (md->regs[r].ok && md->regs[r].method == m && !strcmp(md->regs[r].pattern, pattern))
-            return "registered twice for this method";
     return NULL;
 }
 
