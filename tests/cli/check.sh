@@ -7,6 +7,7 @@
 # `chopin dev` restarting within 2 s of a change.
 # Usage: check.sh BUILD_DIR WORK_DIR
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 [ $# -eq 2 ] || { echo "usage: check.sh BUILD_DIR WORK_DIR" >&2; exit 2; }
 build=$(cd "$1" && pwd)
@@ -99,12 +100,7 @@ step "the app over HTTP: CRUD under auth, documented"
 log=$work/server.out
 SERVER_PORT=0 CHOPIN_ACCESS_LOG=off build/demo >"$log" 2>"$work/server.err" &
 pids+=($!)
-port=
-for _ in $(seq 100); do
-  port=$(sed -n 's|.*listening on http://[^ ]*:\([0-9][0-9]*\)$|\1|p' "$log" 2>/dev/null || true)
-  [ -n "$port" ] && break
-  sleep 0.05
-done
+port=$(wait_for_port "$log" "${pids[-1]}")
 [ -n "$port" ] || fail "the app did not start: $(cat "$work/server.err")"
 "$python" - "$port" <<'PY'
 import json, sys, urllib.request, urllib.error
@@ -143,7 +139,7 @@ dev=$!
 pids+=($dev)
 port=
 for _ in $(seq 300); do
-  port=$(sed -n 's|.*listening on http://[^ ]*:\([0-9][0-9]*\)$|\1|p' "$work/dev.out" | tail -1)
+  port=$(banner_port "$work/dev.out")
   [ -n "$port" ] && curl -sf "localhost:$port/" >/dev/null && break
   port=; sleep 0.05
 done
@@ -154,7 +150,7 @@ for round in 1 2; do
   t0=$(date +%s%N)
   ok=
   while [ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 10000 ]; do
-    port=$(sed -n 's|.*listening on http://[^ ]*:\([0-9][0-9]*\)$|\1|p' "$work/dev.out" | tail -1)
+    port=$(banner_port "$work/dev.out")
     if [ "$(grep -c 'listening on' "$work/dev.out")" -gt "$starts" ] &&
        curl -s "localhost:$port/" | grep -q "\"round$round\""; then ok=1; break; fi
     sleep 0.02

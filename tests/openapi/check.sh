@@ -17,6 +17,7 @@ set -euo pipefail
 hello=$1
 out=$2
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/../lib.sh"
 fail() { echo "check.sh: $*" >&2; exit 1; }
 
 [ -n "${CHOPIN_NPM_DIR:-}" ] ||
@@ -41,13 +42,7 @@ trap cleanup EXIT
 env SERVER_PORT=0 CHOPIN_WORKERS=1 DATABASE_URL=sqlite::memory: ENVIRONMENT=test \
   API_DOCS_ASSETS="$assets" "$hello" >"$out/server.log" 2>&1 &
 server_pid=$!
-port=
-for _ in $(seq 100); do
-  port=$(sed -n 's|.*listening on http://[^ ]*:\([0-9][0-9]*\)$|\1|p' "$out/server.log" 2>/dev/null || true)
-  [ -n "$port" ] && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$out/server.log"; fail "the demo did not start"; }
-  sleep 0.1
-done
+port=$(wait_for_port "$out/server.log" "$server_pid")
 [ -n "$port" ] || fail "no banner from the demo: $(cat "$out/server.log")"
 base=http://127.0.0.1:$port
 curl -fsS "$base/api-docs/openapi.json" -o "$out/openapi.json"

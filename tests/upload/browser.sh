@@ -7,6 +7,7 @@ set -euo pipefail
 hello=$1
 out=$2
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/../lib.sh"
 fail() { echo "browser.sh: $*" >&2; exit 1; }
 [ -n "${CHOPIN_NPM_DIR:-}" ] ||
   fail "CHOPIN_NPM_DIR is not set: run scripts/test.sh, which installs the test tools"
@@ -20,12 +21,7 @@ trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; 
 env SERVER_PORT=0 CHOPIN_WORKERS=1 DATABASE_URL=sqlite::memory: ENVIRONMENT=test \
   UPLOAD_DIR="$out/uploads" "$hello" >"$out/server.log" 2>&1 &
 server_pid=$!
-port=
-for _ in $(seq 100); do
-  port=$(sed -n 's|.*listening on http://[^ ]*:\([0-9][0-9]*\)$|\1|p' "$out/server.log" 2>/dev/null || true)
-  [ -n "$port" ] && break
-  sleep 0.1
-done
+port=$(wait_for_port "$out/server.log" "$server_pid")
 [ -n "$port" ] || fail "the demo did not start: $(cat "$out/server.log")"
 head -c 1048576 /dev/urandom >"$out/holiday photo.bin"
 sha=$(sha256sum "$out/holiday photo.bin" | cut -c1-64)
