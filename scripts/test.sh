@@ -4,17 +4,21 @@
 #   2. gcc, Release: build with -Werror, unit + integration tests (ctest)
 #   3. clang, ASan + UBSan: build, the same tests; a sanitizer report from
 #      any process (a test's, a server's) fails the run
-#   4. install into a temporary prefix; build a program against it with
+#   4. clang, ThreadSanitizer (-DCHOPIN_TSAN=ON): build, the same tests (the
+#      workers, the offload pool and the cache's threads; tools.cli is left
+#      out, as under ASan); a report fails the run as under ASan
+#   5. install into a temporary prefix; build a program against it with
 #      pkg-config and another with CMake find_package, and run both
-#   (2 and 3 run the database suites on SQLite and on a PostgreSQL server
+#   (2, 3 and 4 run the database suites on SQLite and on a PostgreSQL server
 #    started in a temporary directory for the run, scripts/pg-server.sh, and
 #    the cache suite in memory and on a Redis server, scripts/redis-server.sh)
-#   (2 and 3 also check the demo's OpenAPI document and docs page with npm
+#   (2, 3 and 4 also check the demo's OpenAPI document and docs page with npm
 #    tools, installed once per tests/openapi/package-lock.json into
 #    CHOPIN_NPM_CACHE, default ~/.cache/chopin: tests/openapi/check.sh)
-#   5. libFuzzer targets, each for FUZZ_SECONDS (default 30) on a copy of its
+#   6. libFuzzer targets, each for FUZZ_SECONDS (default 30) on a copy of its
 #      seed corpus (tests/fuzz/run-all.sh, which builds them in build/fuzz)
-# Environment: JOBS (default nproc), FUZZ_SECONDS, SKIP_FUZZ=1, SKIP_ASAN=1.
+# Environment: JOBS (default nproc), FUZZ_SECONDS, SKIP_FUZZ=1, SKIP_ASAN=1,
+# SKIP_TSAN=1.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -104,6 +108,14 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
     build_and_test asan clang Debug -DCHOPIN_SANITIZE=ON
   sanitizer_reports asan "$asan_logs"
   rm -rf "$asan_logs"
+fi
+if [ "${SKIP_TSAN:-0}" != 1 ]; then
+  tsan_logs=$(mktemp -d /tmp/chopin-tsan-logs.XXXXXX)
+  # second_deadlock_stack: both stacks of a lock-order inversion, not one.
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$tsan_logs/tsan" \
+    build_and_test tsan clang Debug -DCHOPIN_TSAN=ON
+  sanitizer_reports tsan "$tsan_logs"
+  rm -rf "$tsan_logs"
 fi
 
 step "install: pkg-config and find_package against an installed copy"

@@ -1,9 +1,10 @@
 # tests/lib.sh - what the shell tests share. Source it: . "$here/../lib.sh"
 
 # The port of the last "listening on http://HOST:PORT" banner line in LOG,
-# or nothing.
+# or nothing (also while LOG does not exist yet: callers run under set -e).
 banner_port() { # LOG
-  sed -n 's|.*listening on http://[^ ]*:\([0-9][0-9]*\)$|\1|p' "$1" 2>/dev/null | tail -n 1
+  [ -f "$1" ] || return 0
+  sed -n 's|.*listening on http://[^ ]*:\([0-9][0-9]*\)$|\1|p' "$1" | tail -n 1 || true
 }
 
 # Waits until LOG has the banner and prints its port; prints nothing if it

@@ -509,8 +509,14 @@ int chopin_app_start(chopin_app *app) {
     app->srv.handle = app_handle;
     app->srv.handle_arg = app;
     app->srv.stream_limit = app_stream_limit;
-    if (server_start(&app->srv)) return -1;
+    /* Set before the workers exist: handlers read it (GET /metrics), and
+     * pthread_create orders this write before anything they do. Set after,
+     * it would race with the first request. */
     app->running = true;
+    if (server_start(&app->srv)) {
+        app->running = false; /* no worker left running: server_start joined them */
+        return -1;
+    }
     return 0;
 }
 

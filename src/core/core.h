@@ -168,6 +168,15 @@ static inline bool utf8_text_ok(const char *s, size_t len) {
 #endif
 #endif
 
+/* CHOPIN_UNDER_TSAN is 1 in a ThreadSanitizer build (gcc or clang). */
+#if defined(__SANITIZE_THREAD__)
+#define CHOPIN_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CHOPIN_UNDER_TSAN 1
+#endif
+#endif
+
 /* Milliseconds from CLOCK_MONOTONIC. */
 int64_t chopin_now_ms(void);
 

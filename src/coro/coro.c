@@ -19,6 +19,18 @@ void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_
                                      size_t *size_old);
 #endif
 
+#ifdef CHOPIN_UNDER_TSAN
+/* ThreadSanitizer keeps a shadow call stack and a clock per thread: a stack
+ * switch it is not told about mixes the coroutine's frames with the worker's
+ * (and crashes it, or yields reports with impossible stacks). Each coroutine
+ * is a fiber of its own, created in coro_new and destroyed in coro_release:
+ * a released coroutine may be parked mid-coro_yield (task.c's coro_loop never
+ * returns), so its fiber's shadow stack is not empty and cannot be reused.
+ * Switches pass flags 0: a switch on one thread is ordered, so it
+ * synchronizes the two fibers (no false race between worker and coroutine). */
+#include <sanitizer/tsan_interface.h>
+#endif
+
 /* The coroutine running on this thread, for the overflow handler. */
 static _Thread_local coro *running;
 
@@ -112,6 +124,9 @@ static void entry(void *arg) {
     /* NULL: this stack is finished, its fake frames can go. */
     __sanitizer_start_switch_fiber(NULL, co->asan_caller_bottom, co->asan_caller_size);
 #endif
+#ifdef CHOPIN_UNDER_TSAN
+    __tsan_switch_to_fiber(co->tsan_caller, 0);
+#endif
     coro_switch(&co->ctx, &co->caller);
     abort(); /* a finished coroutine is never resumed */
 }
@@ -131,6 +146,10 @@ coro *coro_new(coro_pool *p, coro_fn fn, void *arg, coro_describe_fn describe) {
     co->describe = describe;
     co->next_free = NULL;
     co->ctx.sp = coro_prepare_stack(co->stack_hi, entry, co);
+#ifdef CHOPIN_UNDER_TSAN
+    co->tsan_fiber = __tsan_create_fiber(0);
+    co->tsan_caller = NULL;
+#endif
     /* One writer (the worker); chopin_app_stats reads it from elsewhere. */
     __atomic_store_n(&p->live, p->live + 1, __ATOMIC_RELAXED);
     return co;
@@ -138,6 +157,11 @@ coro *coro_new(coro_pool *p, coro_fn fn, void *arg, coro_describe_fn describe) {
 
 void coro_release(coro_pool *p, coro *co) {
     __atomic_store_n(&p->live, p->live - 1, __ATOMIC_RELAXED);
+#ifdef CHOPIN_UNDER_TSAN
+    /* Never the running fiber: co is done, never started, or parked. */
+    __tsan_destroy_fiber(co->tsan_fiber);
+    co->tsan_fiber = NULL;
+#endif
     if (p->free_count < p->max_free) {
         co->next_free = p->free_list;
         p->free_list = co;
@@ -163,6 +187,11 @@ bool coro_resume(coro *co) {
     __sanitizer_start_switch_fiber(&fake, co->stack_lo, (size_t)(co->stack_hi - co->stack_lo));
     coro_switch(&co->caller, &co->ctx);
     __sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#elif defined(CHOPIN_UNDER_TSAN)
+    /* Whoever resumes it: the worker, or a coroutine resuming another. */
+    co->tsan_caller = __tsan_get_current_fiber();
+    __tsan_switch_to_fiber(co->tsan_fiber, 0);
+    coro_switch(&co->caller, &co->ctx);
 #else
     coro_switch(&co->caller, &co->ctx);
 #endif
@@ -177,6 +206,9 @@ void coro_yield(coro *co) {
     coro_switch(&co->ctx, &co->caller);
     __sanitizer_finish_switch_fiber(co->asan_fake_stack, &co->asan_caller_bottom,
                                     &co->asan_caller_size);
+#elif defined(CHOPIN_UNDER_TSAN)
+    __tsan_switch_to_fiber(co->tsan_caller, 0);
+    coro_switch(&co->ctx, &co->caller);
 #else
     coro_switch(&co->ctx, &co->caller);
 #endif

@@ -14,6 +14,8 @@
 #ifndef CHOPIN_CORO_H
 #define CHOPIN_CORO_H
 
+#include "../core/core.h" /* CHOPIN_UNDER_TSAN */
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -42,6 +44,10 @@ struct coro {
     void *asan_fake_stack; /* AddressSanitizer bookkeeping */
     const void *asan_caller_bottom;
     size_t asan_caller_size;
+#ifdef CHOPIN_UNDER_TSAN
+    void *tsan_fiber;  /* ThreadSanitizer's context for this coroutine, coro_new to coro_release */
+    void *tsan_caller; /* the fiber that resumed it, to switch back to */
+#endif
 };
 
 typedef struct {

@@ -204,7 +204,8 @@ struct worker {
     http1_header *headers; /* cfg->max_headers entries, reused per request */
     http1_request req;
     chopin_ctx ctx;
-    size_t num_conns, max_conns;
+    size_t num_conns; /* written by this worker only, with relaxed stores: GET /metrics reads it */
+    size_t max_conns;
     conn *free_conns;
     conn *closed_conns; /* closed during this round of events */
     conn *deferred;     /* connections with input left after their read budget */

@@ -190,7 +190,8 @@ void worker_close_conn(worker *w, conn *c) {
     if (c->fd >= 0) close(c->fd);
     c->fd = -1;
     conn_release_buffers(c);
-    w->num_conns--;
+    /* One writer (this worker); GET /metrics reads it from other workers. */
+    __atomic_store_n(&w->num_conns, w->num_conns - 1, __ATOMIC_RELAXED);
     /* Events for c may still be in this round's batch: it is recycled after. */
     c->closed = true;
     c->next_free = w->closed_conns;
@@ -316,7 +317,8 @@ static void accept_all(worker *w) {
             free(c);
             continue;
         }
-        w->num_conns++;
+        /* Relaxed, as in worker_close_conn. */
+        __atomic_store_n(&w->num_conns, w->num_conns + 1, __ATOMIC_RELAXED);
         worker_set_timeout(w, c, TO_HEAD);
     }
 }

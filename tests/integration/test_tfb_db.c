@@ -488,19 +488,22 @@ Test(tfb_db, cached_queries_in_redis_as_stored) {
     cr_assert_gt(redis_dbsize(), 500, "the worlds are in Redis");
 }
 
+/* ok is read by the test while the loader runs (and stop written): atomics,
+ * relaxed since they carry no other data. failed and last_status are read
+ * after pthread_join only. */
 typedef struct {
     int port;
-    volatile bool *stop;
+    bool *stop;
     int ok, failed, last_status;
 } loader;
 
 static void *load_cached(void *arg) {
     loader *l = arg;
     h_conn *c = h_try_connect(AF_INET, l->port);
-    while (c && !*l->stop) {
+    while (c && !__atomic_load_n(l->stop, __ATOMIC_RELAXED)) {
         h_response *r = h_roundtrip(c, "GET /cached-queries?count=20 HTTP/1.1\r\nHost: x\r\n\r\n");
         if (r && r->status == 200 && parse_worlds(r->body, (world[21]){0}, 21) == 20) {
-            l->ok++;
+            __atomic_fetch_add(&l->ok, 1, __ATOMIC_RELAXED);
         } else {
             l->failed++;
             l->last_status = r ? r->status : -1;
@@ -523,7 +526,7 @@ Test(tfb_db, redis_killed_under_load_fails_no_request) {
     enum { T = 8 };
     pthread_t th[T];
     loader l[T];
-    volatile bool stop = false;
+    bool stop = false;
     for (int i = 0; i < T; i++) {
         l[i] = (loader){.port = s->port, .stop = &stop};
         cr_assert_eq(pthread_create(&th[i], NULL, load_cached, &l[i]), 0);
@@ -534,14 +537,14 @@ Test(tfb_db, redis_killed_under_load_fails_no_request) {
     snprintf(cmd, sizeof cmd, "bash '%s' kill \"$CHOPIN_REDIS_DIR\"", script);
     run_ok(cmd);
     int before = 0;
-    for (int i = 0; i < T; i++) before += l[i].ok;
+    for (int i = 0; i < T; i++) before += __atomic_load_n(&l[i].ok, __ATOMIC_RELAXED);
     h_sleep_ms(1500);
     int during = -before;
-    for (int i = 0; i < T; i++) during += l[i].ok;
+    for (int i = 0; i < T; i++) during += __atomic_load_n(&l[i].ok, __ATOMIC_RELAXED);
     snprintf(cmd, sizeof cmd, "bash '%s' resume \"$CHOPIN_REDIS_DIR\"", script);
     run_ok(cmd);
     h_sleep_ms(2500); /* reconnects within a second of the next command */
-    stop = true;
+    __atomic_store_n(&stop, true, __ATOMIC_RELAXED);
     int ok = 0, failed = 0;
     for (int i = 0; i < T; i++) {
         pthread_join(th[i], NULL);

@@ -3,18 +3,19 @@
  * malloc, calloc and realloc are replaced in this executable by counting
  * wrappers around glibc's own; batches of pipelined requests go through the
  * real connection code (socketless), and after a warm-up batch the count must
- * stay at zero. Skipped under AddressSanitizer, which owns malloc itself. */
+ * stay at zero. Skipped under AddressSanitizer and ThreadSanitizer, which own
+ * malloc themselves. */
 #include <criterion/criterion.h>
 
 #include "app/app_internal.h"
 
 #include <stdio.h>
 
-#ifdef CHOPIN_UNDER_ASAN /* core/core.h */
-#define UNDER_ASAN 1
+#if defined(CHOPIN_UNDER_ASAN) || defined(CHOPIN_UNDER_TSAN) /* core/core.h */
+#define SANITIZER_MALLOC 1
 #endif
 
-#ifndef UNDER_ASAN
+#ifndef SANITIZER_MALLOC
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
@@ -34,7 +35,7 @@ void *realloc(void *p, size_t n) {
 }
 #endif
 
-#ifndef UNDER_ASAN
+#ifndef SANITIZER_MALLOC
 static void json(chopin_ctx *c) {
     chopin_json *j = chopin_json_begin(c, 200);
     chopin_json_object(j);
@@ -59,8 +60,8 @@ static void user(chopin_ctx *c) {
 #endif
 
 Test(alloc, no_malloc_per_request_after_warmup) {
-#ifdef UNDER_ASAN
-    cr_skip_test("malloc is AddressSanitizer's in this build");
+#ifdef SANITIZER_MALLOC
+    cr_skip_test("malloc is the sanitizer's in this build");
 #else
     chopin_config cfg;
     chopin_config_defaults(&cfg);

@@ -9,8 +9,8 @@
  * the callbacks made before the error must be the same as for the whole body.
  *
  * The memory test streams a 200 MiB part in 64 KiB pieces and measures the
- * parser's live heap bytes: under AddressSanitizer with its malloc/free hooks,
- * otherwise with malloc/realloc/calloc/free replaced in this executable by
+ * parser's live heap bytes: under AddressSanitizer or ThreadSanitizer with
+ * their malloc/free hooks, otherwise with malloc/realloc/calloc/free replaced in this executable by
  * wrappers around glibc's own (as test_alloc.c does). */
 #include <criterion/criterion.h>
 
@@ -25,7 +25,7 @@
 /* Allocation accounting: live and peak bytes while `counting`. */
 
 static volatile int counting;
-static volatile int failing; /* allocations fail (not under ASan) */
+static volatile int failing; /* allocations fail (not under a sanitizer) */
 static long long live_bytes, peak_bytes;
 static long allocations;
 
@@ -39,10 +39,12 @@ static void note_free(size_t n) {
     live_bytes -= (long long)n;
 }
 
-#ifdef CHOPIN_UNDER_ASAN /* core/core.h */
+/* Both sanitizers own malloc (it cannot be replaced here) and both call
+ * the hooks of sanitizer/allocator_interface.h. */
+#if defined(CHOPIN_UNDER_ASAN) || defined(CHOPIN_UNDER_TSAN) /* core/core.h */
 #if defined(__has_include) && __has_include(<sanitizer/allocator_interface.h>)
 #include <sanitizer/allocator_interface.h>
-#else /* gcc ships no such header; its libasan has the functions all the same */
+#else /* gcc ships no such header; its libasan/libtsan have the functions all the same */
 int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
                                               void (*free_hook)(const volatile void *));
 size_t __sanitizer_get_allocated_size(const volatile void *p);
@@ -1015,7 +1017,7 @@ Test(multipart, memory_bounded_on_a_200_mib_part, .timeout = 120) {
 
 Test(multipart, out_of_memory) {
     if (!CAN_FAIL_ALLOCATIONS) {
-        cr_log_info("skipped under AddressSanitizer, which owns malloc");
+        cr_log_info("skipped under a sanitizer, which owns malloc");
         return;
     }
     failing = 1;

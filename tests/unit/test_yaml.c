@@ -14,7 +14,7 @@
 #include <criterion/criterion.h>
 
 #include "openapi/openapi_internal.h"
-#include "core/core.h" /* CHOPIN_UNDER_ASAN */
+#include "core/core.h" /* CHOPIN_UNDER_ASAN, CHOPIN_UNDER_TSAN */
 
 #include <stdint.h>
 #include <stdio.h>
@@ -488,8 +488,9 @@ Test(yaml, large_generated_document_round_trips) {
 
 /* Every allocation failing in turn: NULL each time (or the right text once
  * no failure is reached), never a crash or a leak. malloc is replaced in this
- * executable as in test_alloc.c, so not under AddressSanitizer. */
-#ifndef CHOPIN_UNDER_ASAN
+ * executable as in test_alloc.c, so not under AddressSanitizer or
+ * ThreadSanitizer (each owns malloc). */
+#if !defined(CHOPIN_UNDER_ASAN) && !defined(CHOPIN_UNDER_TSAN)
 extern void *__libc_malloc(size_t);
 extern void *__libc_realloc(void *, size_t);
 static volatile long fail_countdown = -1; /* the allocation that fails; -1: none */
