@@ -403,7 +403,8 @@ static void route_request(chopin_ctx *c, void *arg) {
     route_entry *r = c->match.route;
     if (r) {
         c->route = r;
-        if (ctx_check_text(c)) return;
+        /* Most requests have neither: no call for them. */
+        if ((c->match.num_params || c->req->query.len) && ctx_check_text(c)) return;
         if (r->chain.count)
             run_chain(c, &r->chain, call_handler, r);
         else
