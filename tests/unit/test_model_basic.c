@@ -1,7 +1,7 @@
 /* test_model_basic.c - models end to end through the test client: a good
  * body binds and encodes (read-only ignored, write-only never emitted,
  * timestamps normalized to UTC), a bad one gets every problem listed. The
- * exhaustive table is test_model.c. */
+ * exhaustive tables are test_model_bad_bodies.c and test_model_good_bodies.c. */
 #include <criterion/criterion.h>
 
 #include <chopin.h>

@@ -1,4 +1,5 @@
-/* test_json_read.c - the JSON reader against RFC 8259, rule by rule.
+/* test_json_read_conformance.c - the JSON reader against RFC 8259, rule by
+ * rule.
  *
  * The conformance table: each row is an input (explicit length, so NUL bytes
  * work), and either the decoded tree it must give (a canonical dump, see
@@ -7,29 +8,22 @@
  * still grow into a valid JSON text, i.e. the offset of the first byte that
  * makes the text invalid, or the length of the input when it is cut short.
  *
- * Every input is parsed from an exact-size malloc'd copy, so AddressSanitizer
- * catches a read past the end. Every accepted row is also parsed cut at every
- * byte: a prefix is accepted only when it is itself a complete text (the
- * whole value with part of the trailing whitespace, or a top-level number cut
- * where the number grammar allows), and otherwise rejected at its length.
+ * Every input is parsed from an exact-size malloc'd copy
+ * (json_read_fixture.h), so AddressSanitizer catches a read past the end.
+ * Every accepted row is also parsed cut at every byte: a prefix is accepted
+ * only when it is itself a complete text (the whole value with part of the
+ * trailing whitespace, or a top-level number cut where the number grammar
+ * allows), and otherwise rejected at its length.
  *
- * Then: exhaustive single-byte loops, numbers compared bit for bit with
- * glibc's correctly rounded strtod, nesting at the limit, duplicate keys,
- * 100,000 random doubles through the writer and back, and the reader inside
- * a handler through the in-process test client. */
-#include <criterion/criterion.h>
+ * Then: exhaustive single-byte loops, and nesting at the limit. Numbers are
+ * tested in test_json_read_numbers.c, the reader in use (chopin_json_get, in
+ * a handler, documents reused) in test_json_read_api.c. */
+#include "json_read_fixture.h"
 
-#include "chopin.h"
-#include "chopin/json_read.h"
-
-#include <errno.h>
-#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 /* --- Helpers ------------------------------------------------------------------ */
 
@@ -45,30 +39,6 @@ typedef struct {
     { name, lit, sizeof(lit) - 1, dump, 0 }
 #define NO(name, lit, off)                                                                         \
     { name, lit, sizeof(lit) - 1, NULL, off }
-
-/* A parse of an exact-size heap copy; the copy lives as long as the doc. */
-typedef struct {
-    char *buf;
-    chopin_json_doc *doc;
-    chopin_json_error err;
-} parsed;
-
-static parsed parse_exact(const char *in, size_t len) {
-    parsed p = {0};
-    p.buf = malloc(len);
-    if (!p.buf && len == 0) p.buf = malloc(1);
-    cr_assert_not_null(p.buf);
-    if (len) memcpy(p.buf, in, len);
-    p.err.offset = (size_t)-1;
-    p.err.message = NULL;
-    p.doc = chopin_json_doc_parse(p.buf, len, &p.err);
-    return p;
-}
-
-static void parsed_free(parsed *p) {
-    chopin_json_doc_free(p->doc);
-    free(p->buf);
-}
 
 typedef struct {
     char s[1 << 16];
@@ -672,141 +642,6 @@ Test(json_read, every_byte_after_a_backslash) {
     }
 }
 
-/* --- Numbers against strtod -------------------------------------------------------- */
-
-typedef struct {
-    const char *text;
-    bool is_int;
-    int64_t i;
-} numrow;
-
-static const numrow nums[] = {
-    {"0", true, 0},
-    {"-0", true, 0},
-    {"1", true, 1},
-    {"-1", true, -1},
-    {"0.1", false, 0},
-    {"0.5", false, 0},
-    {"1e5", false, 0},
-    {"1E+5", false, 0},
-    {"1e-5", false, 0},
-    {"-0.0", false, 0},
-    {"0.30000000000000004", false, 0},
-    {"2.2250738585072011e-308", false, 0},
-    {"2.2250738585072014e-308", false, 0},
-    {"-2.2250738585072011e-308", false, 0},
-    {"1.7976931348623157e308", false, 0},
-    {"-1.7976931348623157e308", false, 0},
-    {"1.7976931348623158e308", false, 0},
-    {"1.7976931348623159e308", false, 0},
-    {"9007199254740993", true, 9007199254740993},
-    {"-9007199254740993", true, -9007199254740993},
-    {"9007199254740993.0", false, 0},
-    {"9007199254740993e0", false, 0},
-    {"4.9406564584124654e-324", false, 0},
-    {"5e-324", false, 0},
-    {"2.4703282292062328e-324", false, 0},
-    {"2.4703282292062327e-324", false, 0},
-    {"123456789012345678901234567890", false, 0},
-    {"-123456789012345678901234567890", false, 0},
-    {"9223372036854775807", true, INT64_MAX},
-    {"-9223372036854775808", true, INT64_MIN},
-    {"9223372036854775808", false, 0},
-    {"-9223372036854775809", false, 0},
-    {"18446744073709551615", false, 0},
-    {"18446744073709551616", false, 0},
-    {"1000000000000000000", true, 1000000000000000000},
-    {"-999999999999999999", true, -999999999999999999},
-    {"1e400", false, 0},
-    {"-1e400", false, 0},
-    {"1e-400", false, 0},
-    {"-1e-400", false, 0},
-    {"1e99999999999999999999", false, 0},
-    {"1e-99999999999999999999", false, 0},
-    {"0e99999999999999999999", false, 0},
-    {"1e22", false, 0},
-    {"1e23", false, 0},
-    {"1e-22", false, 0},
-    {"1e-23", false, 0},
-    {"8.98846567431158e307", false, 0},
-    {"1.00000000000000011102230246251565404236316680908203125", false, 0},
-    {"1.00000000000000011102230246251565404236316680908203124", false, 0},
-    {"1.00000000000000011102230246251565404236316680908203126", false, 0},
-    {"4503599627370497.5", false, 0},
-    {"4503599627370496.5", false, 0},
-    {"100000000000000000000000e-2", false, 0},
-    {"0.000000000000000000000000000000000000000001", false, 0},
-    {"3.0517578125e-05", false, 0},
-    {"7.2057594037927933e16", false, 0},
-    {"12345678901234567890e-10", false, 0},
-    {"0.12345678901234567890123", false, 0},
-    {"-0.000001", false, 0},
-    {"1.5", false, 0},
-    {"-2.5e-3", false, 0},
-};
-
-static uint64_t bits(double d) {
-    uint64_t u;
-    memcpy(&u, &d, sizeof u);
-    return u;
-}
-
-Test(json_read, numbers_match_strtod) {
-    for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++) {
-        const numrow *r = &nums[k];
-        size_t len = strlen(r->text);
-        errno = 0;
-        double want = strtod(r->text, NULL);
-        parsed p = parse_exact(r->text, len);
-        cr_expect_not_null(p.doc, "%s rejected at %zu (%s)", r->text, p.err.offset,
-                           p.err.message ? p.err.message : "?");
-        if (p.doc) {
-            const chopin_json_value *v = chopin_json_doc_root(p.doc);
-            cr_expect_eq(v->type, CHOPIN_JSON_NUMBER, "%s: type %d", r->text, (int)v->type);
-            cr_expect_eq(v->is_int, r->is_int, "%s: is_int %d", r->text, v->is_int);
-            if (r->is_int && v->is_int)
-                cr_expect_eq(v->u.num.i, r->i, "%s: i %" PRId64, r->text, v->u.num.i);
-            cr_expect_eq(bits(v->u.num.d), bits(want), "%s: d %a (%.17g), strtod %a (%.17g)",
-                         r->text, v->u.num.d, v->u.num.d, want, want);
-        }
-        parsed_free(&p);
-        /* The same number inside an array and an object. */
-        char wrapped[128];
-        snprintf(wrapped, sizeof wrapped, "[{\"n\":%s}]", r->text);
-        p = parse_exact(wrapped, strlen(wrapped));
-        cr_expect_not_null(p.doc, "%s rejected", wrapped);
-        if (p.doc) {
-            const chopin_json_value *v =
-                chopin_json_get(&chopin_json_doc_root(p.doc)->u.arr.items[0], "n");
-            cr_expect(v && v->type == CHOPIN_JSON_NUMBER && bits(v->u.num.d) == bits(want) &&
-                          v->is_int == r->is_int,
-                      "%s: wrong number", wrapped);
-        }
-        parsed_free(&p);
-    }
-}
-
-/* -0 is an integer (i == 0) whose nearest double is -0.0, as strtod says. */
-Test(json_read, minus_zero_keeps_its_sign) {
-    parsed p = parse_exact("-0", 2);
-    cr_assert_not_null(p.doc);
-    const chopin_json_value *v = chopin_json_doc_root(p.doc);
-    cr_expect(v->is_int && v->u.num.i == 0);
-    cr_expect(signbit(v->u.num.d), "-0 gave d = %g", v->u.num.d);
-    parsed_free(&p);
-}
-
-/* An absent body is the view {NULL, 0} (chopin/base.h): parsing it is the
- * empty text, rejected at 0, without pointer arithmetic on NULL (UBSan). */
-Test(json_read, null_text_of_length_zero) {
-    chopin_json_error err = {.offset = 99, .message = NULL};
-    chopin_json_doc *doc = chopin_json_doc_parse(NULL, 0, &err);
-    cr_expect_null(doc);
-    cr_expect_eq(err.offset, 0u);
-    cr_expect_not_null(err.message);
-    chopin_json_doc_free(doc);
-}
-
 /* --- Nesting ------------------------------------------------------------------------ */
 
 static char *repeat(const char *open, const char *mid, const char *close, int n, size_t *len) {
@@ -856,198 +691,4 @@ Test(json_read, nesting_limit) {
     s = repeat("[", "[],[],[]", "]", 1, &len);
     check_row(&(row){"siblings", s, len, "[[],[],[]]", 0});
     free(s);
-}
-
-/* --- Objects: duplicate keys, chopin_json_get ------------------------------------ */
-
-Test(json_read, get_returns_the_last_duplicate) {
-    const char *t = "{\"a\":1,\"b\":\"x\",\"a\":2,\"a\\u0000\":3}";
-    parsed p = parse_exact(t, strlen(t));
-    cr_assert_not_null(p.doc);
-    const chopin_json_value *root = chopin_json_doc_root(p.doc);
-    cr_expect_eq(root->u.obj.count, 4u);
-    const chopin_json_value *a = chopin_json_get(root, "a");
-    cr_assert_not_null(a);
-    cr_expect(a->type == CHOPIN_JSON_NUMBER && a->is_int && a->u.num.i == 2);
-    const chopin_json_value *b = chopin_json_get(root, "b");
-    cr_expect(b && b->type == CHOPIN_JSON_STRING && chopin_str_eq(b->u.str, "x"));
-    cr_expect_null(chopin_json_get(root, "c"));
-    cr_expect_null(chopin_json_get(root, ""));
-    cr_expect_null(chopin_json_get(b, "a"), "get on a string");
-    cr_expect_null(chopin_json_get(NULL, "a"));
-    parsed_free(&p);
-}
-
-/* --- Writer round trip ------------------------------------------------------------- */
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static uint64_t rng(void) {
-    uint64_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
-}
-
-static void round_trip(double v) {
-    chopin_json *j = chopin_json_new();
-    cr_assert_not_null(j);
-    chopin_json_double(j, v);
-    size_t len = 0;
-    char *text = chopin_json_take(j, &len);
-    chopin_json_free(j);
-    cr_assert_not_null(text, "writer failed on %a", v);
-    parsed p = parse_exact(text, len);
-    cr_assert_not_null(p.doc, "%a written as %s: rejected at %zu (%s)", v, text, p.err.offset,
-                       p.err.message);
-    const chopin_json_value *r = chopin_json_doc_root(p.doc);
-    cr_assert_eq(r->type, CHOPIN_JSON_NUMBER, "%s", text);
-    /* The writer prints -0.0 as "-0": the sign must survive too. */
-    cr_assert_eq(bits(r->u.num.d), bits(v), "%a written as %s read back as %a", v, text,
-                 r->u.num.d);
-    parsed_free(&p);
-    free(text);
-}
-
-Test(json_read, writer_round_trip_100k_doubles) {
-    round_trip(0.0);
-    round_trip(-0.0);
-    round_trip(DBL_MAX);
-    round_trip(-DBL_MAX);
-    round_trip(DBL_MIN);
-    round_trip(DBL_TRUE_MIN);
-    round_trip(9007199254740992.0);
-    round_trip(-9223372036854775808.0);
-    round_trip(9223372036854775808.0);
-    /* Short decimals (prices, scores, coordinates): the writer's fixed-point path. */
-    for (int k = 0; k < 20000; k++) {
-        double m = (double)(rng() % 2000000000) - 1e9;
-        round_trip(m / 100.0);
-        round_trip(m / 1e6);
-        round_trip(m / 1e15);
-    }
-    int done = 0;
-    while (done < 100000) {
-        uint64_t u = rng();
-        double v;
-        memcpy(&v, &u, sizeof v);
-        if (!isfinite(v)) continue;
-        round_trip(v);
-        done++;
-    }
-}
-
-/* --- Inside a handler -------------------------------------------------------------- */
-
-static chopin_app *app;
-static void teardown(void) {
-    chopin_app_free(app);
-    app = NULL;
-}
-
-/* Parses the body; answers "<members> <name> <body unchanged>" or
- * "<offset> <message>" with 400, 422 for a non-object. */
-static void h_count(chopin_ctx *c) {
-    chopin_str body = chopin_req_body(c);
-    char *copy = malloc(body.len + 1);
-    if (body.len) memcpy(copy, body.ptr, body.len);
-    chopin_json_error err;
-    const chopin_json_value *v = chopin_json_parse(c, body.ptr, body.len, &err);
-    int unchanged = body.len == 0 || memcmp(copy, body.ptr, body.len) == 0;
-    free(copy);
-    char out[256];
-    if (!v) {
-        snprintf(out, sizeof out, "%zu %s", err.offset, err.message);
-        chopin_text(c, 400, out);
-        return;
-    }
-    if (v->type != CHOPIN_JSON_OBJECT) {
-        chopin_text(c, 422, "not an object");
-        return;
-    }
-    const chopin_json_value *name = chopin_json_get(v, "name");
-    snprintf(out, sizeof out, "%zu %s %d", v->u.obj.count,
-             name && name->type == CHOPIN_JSON_STRING ? name->u.str.ptr : "-", unchanged);
-    chopin_text(c, 200, out);
-}
-
-static chopin_test_response *post(const char *body, size_t len) {
-    static const char *const headers[] = {"Content-Type: application/json", NULL};
-    chopin_test_response *r = chopin_test_request(app, "POST", "/count", headers, body, len);
-    cr_assert_not_null(r, "malformed response");
-    return r;
-}
-
-Test(json_read, parse_in_a_handler, .fini = teardown) {
-    chopin_config cfg;
-    chopin_config_defaults(&cfg);
-    cfg.access_log = false;
-    app = chopin_app_new_with(&cfg);
-    cr_assert_not_null(app);
-    chopin_post(app, "/count", h_count);
-
-    const char *good =
-        "{\"name\":\"Chopin\",\"a\":[1,2,{}],\"b\":{\"c\":null},\"name\":\"F\\u00e9\"}";
-    chopin_test_response *r = post(good, strlen(good));
-    cr_expect_eq(r->status, 200);
-    cr_expect_str_eq(r->body, "4 F\xC3\xA9 1");
-    chopin_test_response_free(r);
-
-    r = post("{\"a\":1,}", 8);
-    cr_expect_eq(r->status, 400);
-    cr_expect(strncmp(r->body, "7 ", 2) == 0, "body %s", r->body);
-    chopin_test_response_free(r);
-
-    r = post("", 0);
-    cr_expect_eq(r->status, 400);
-    cr_expect(strncmp(r->body, "0 ", 2) == 0, "body %s", r->body);
-    chopin_test_response_free(r);
-
-    r = post("[1,2]", 5);
-    cr_expect_eq(r->status, 422);
-    chopin_test_response_free(r);
-
-    /* Many requests on one app: the arena is reset between them. */
-    for (int i = 0; i < 200; i++) {
-        r = post(good, strlen(good));
-        cr_expect_eq(r->status, 200);
-        chopin_test_response_free(r);
-    }
-}
-
-/* Reusing a document and a writer: the next text replaces the previous one,
- * and an error leaves the document without a tree but still usable. */
-Test(json_read, doc_reparse_and_writer_reuse) {
-    chopin_json_doc *doc = chopin_json_doc_new();
-    cr_assert_not_null(doc);
-    chopin_json *w = chopin_json_new();
-    for (int i = 0; i < 1000; i++) {
-        char text[64];
-        int n = snprintf(text, sizeof text, "{\"i\":%d,\"s\":\"x\\n%d\"}", i, i);
-        const chopin_json_value *v = chopin_json_doc_reparse(doc, text, (size_t)n, NULL);
-        cr_assert_not_null(v);
-        cr_assert_eq(chopin_json_doc_root(doc), v);
-        const chopin_json_value *iv = chopin_json_get(v, "i");
-        cr_assert(iv && iv->is_int && iv->u.num.i == i);
-        chopin_json_reset(w);
-        chopin_json_object(w);
-        chopin_json_key(w, "i");
-        chopin_json_int(w, iv->u.num.i);
-        chopin_json_end(w);
-        size_t len;
-        const char *out = chopin_json_text(w, &len);
-        char expect[32];
-        int en = snprintf(expect, sizeof expect, "{\"i\":%d}", i);
-        cr_assert_eq(len, (size_t)en);
-        cr_assert_str_eq(out, expect);
-    }
-    chopin_json_error err;
-    cr_assert_null(chopin_json_doc_reparse(doc, "[1,]", 4, &err));
-    cr_assert_eq(err.offset, 3);
-    cr_assert_null(chopin_json_doc_root(doc));
-    cr_assert_not_null(chopin_json_doc_reparse(doc, "[1]", 3, NULL));
-    chopin_json_reset(w);
-    cr_assert_null(chopin_json_text(w, NULL), "an empty writer holds no document");
-    chopin_json_free(w);
-    chopin_json_doc_free(doc);
 }
