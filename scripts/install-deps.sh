@@ -8,9 +8,13 @@ profile=${1:-test}
 
 build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev git ca-certificates
             libsqlite3-dev libpq-dev libssl-dev libargon2-dev libhiredis-dev libmagic-dev libcurl4-openssl-dev)
+# valgrind: the memcheck run of the integration suites (tests/stress/memcheck.sh),
+# and <valgrind/memcheck.h>, which src/coro uses when present to register its stacks.
+# wrk and procps (pgrep): the stress.soak test runs bench/soak.sh.
 test_pkgs=(libcriterion-dev curl python3 postgresql redis-server openssl
-           python3-jwt python3-argon2 python3-cryptography python3-yaml python3-prometheus-client argon2 chromium)
-bench_pkgs=(wrk libjansson-dev libcjson-dev)
+           python3-jwt python3-argon2 python3-cryptography python3-yaml python3-prometheus-client argon2 chromium
+           valgrind wrk procps)
+bench_pkgs=(libjansson-dev libcjson-dev)
 
 case "$profile" in
   build) want=("${build_pkgs[@]}") ;;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls this):
 #   1. installs what is missing (scripts/install-deps.sh test)
-#   2. gcc, Release: build with -Werror, unit + integration tests (ctest)
+#   2. gcc, Release: build with -Werror, unit + integration + stress tests
+#      (ctest), and a bounded set of integration cases with the servers under
+#      Valgrind memcheck (ctest memcheck.integration: tests/stress/memcheck.sh)
 #   3. clang, ASan + UBSan: build, the same tests; a sanitizer report from
 #      any process (a test's, a server's) fails the run
 #   4. clang, ThreadSanitizer (-DCHOPIN_TSAN=ON): build, the same tests (the

@@ -41,7 +41,8 @@ struct coro {
     bool done;                 /* fn has returned */
     coro_describe_fn describe; /* what runs on it, for the overflow message */
     coro *next_free;
-    void *asan_fake_stack; /* AddressSanitizer bookkeeping */
+    unsigned valgrind_stack; /* the stack's id with Valgrind (coro.c) */
+    void *asan_fake_stack;   /* AddressSanitizer bookkeeping */
     const void *asan_caller_bottom;
     size_t asan_caller_size;
 #ifdef CHOPIN_UNDER_TSAN

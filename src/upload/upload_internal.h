@@ -13,8 +13,10 @@
  *
  * A file is written to UPLOAD_DIR/.tmp/<random>.part (O_EXCL, 0600) in
  * batches of LOCAL_BATCH bytes, each written on the offload pool (disk writes
- * never block a worker), then renamed into UPLOAD_DIR/<subdir>/<name>. */
-#define LOCAL_BATCH (1024 * 1024)
+ * never block a worker), then renamed into UPLOAD_DIR/<subdir>/<name>. The
+ * batch buffer starts at LOCAL_BATCH_FIRST and doubles as the file grows. */
+#define LOCAL_BATCH       (1024 * 1024)
+#define LOCAL_BATCH_FIRST (16 * 1024)
 
 typedef struct local_file local_file;
 /* NULL with errno when the folders cannot be made or the file opened. */

@@ -6,6 +6,8 @@
 #include "harness.h"
 
 #include <criterion/criterion.h>
+#include <criterion/hooks.h>
+#include <criterion/internal/ordered-set.h>
 #include <curl/curl.h>
 
 #include <arpa/inet.h>
@@ -14,6 +16,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,6 +36,7 @@ extern char **environ;
 #define STOP_TIMEOUT_MS   10000
 #define MAX_SERVERS       32
 #define MAX_HEAD_BYTES    (1 << 20)
+#define MAX_WRAPPER_WORDS 64
 
 /* --- Time ------------------------------------------------------------------ */
 
@@ -69,12 +73,112 @@ static void set_error(const char *fmt, ...) {
     va_end(ap);
 }
 
+/* --- A wrapper around the servers (harness.h) ------------------------------ */
+
+static struct {
+    char *words[MAX_WRAPPER_WORDS]; /* the command, NULL-terminated; words[0] NULL if none */
+    size_t n;
+    int error_status;     /* --error-exitcode=N, or -1 */
+    const char *log_file; /* --log-file=PATH, or NULL */
+    int scale;            /* CHOPIN_TEST_TIME_SCALE */
+} wrapper;
+static pthread_once_t wrapper_once = PTHREAD_ONCE_INIT;
+
+static void wrapper_parse(void) {
+    wrapper.error_status = -1;
+    const char *w = getenv("CHOPIN_TEST_SERVER_WRAPPER");
+    if (w && *w) {
+        char *copy = strdup(w), *save = NULL; /* kept for the life of the process */
+        if (!copy) abort();
+        for (char *tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+            if (wrapper.n == MAX_WRAPPER_WORDS - 1) {
+                fprintf(stderr, "harness: CHOPIN_TEST_SERVER_WRAPPER has over %d words\n",
+                        MAX_WRAPPER_WORDS - 1);
+                exit(2);
+            }
+            wrapper.words[wrapper.n++] = tok;
+            /* valgrind's --error-exitcode=0 is the default: no verdict status */
+            if (!strncmp(tok, "--error-exitcode=", 17))
+                wrapper.error_status = atoi(tok + 17) > 0 ? atoi(tok + 17) : -1;
+            if (!strncmp(tok, "--log-file=", 11)) wrapper.log_file = tok + 11;
+        }
+    }
+    wrapper.scale = wrapper.n ? 10 : 1;
+    const char *sc = getenv("CHOPIN_TEST_TIME_SCALE");
+    if (sc && *sc) {
+        char *end;
+        long v = strtol(sc, &end, 10);
+        if (*end || v < 1 || v > 1000) {
+            fprintf(stderr,
+                    "harness: CHOPIN_TEST_TIME_SCALE must be an integer from 1 to 1000, "
+                    "not '%s'\n",
+                    sc);
+            exit(2);
+        }
+        wrapper.scale = (int)v;
+    }
+}
+
+static void wrapper_init(void) {
+    pthread_once(&wrapper_once, wrapper_parse);
+}
+
+bool h_wrapped(void) {
+    wrapper_init();
+    return wrapper.n > 0;
+}
+
+int h_time_scale(void) {
+    wrapper_init();
+    return wrapper.scale;
+}
+
+/* Criterion's per-test timeouts are constants of each TestSuite; under a
+ * wrapper the servers, and so the tests, run several times slower. The
+ * runner reads them as it starts each test, after this hook. */
+ReportHook(PRE_ALL)(struct criterion_test_set *set) {
+    int scale = h_time_scale();
+    if (scale == 1) return;
+    for (struct criterion_ordered_set_node *sn = set->suites->first; sn; sn = sn->next) {
+        struct criterion_suite_set *suite = (void *)(sn + 1);
+        if (suite->suite.data) suite->suite.data->timeout *= scale;
+        if (!suite->tests) continue;
+        for (struct criterion_ordered_set_node *tn = suite->tests->first; tn; tn = tn->next) {
+            struct criterion_test *test = (void *)(tn + 1);
+            if (test->data) test->data->timeout *= scale;
+        }
+    }
+}
+
+/* The wrapper's --log-file for the server with this pid: %p is the pid, %%
+ * a percent sign (valgrind's other % forms are left as they are). A
+ * relative path is from dir, where the wrapper runs. */
+static void wrapper_log_path(pid_t pid, const char *dir, char *out, size_t cap) {
+    out[0] = 0;
+    if (!wrapper.log_file) return;
+    size_t k = 0;
+    if (wrapper.log_file[0] != '/') k = (size_t)snprintf(out, cap, "%s/", dir);
+    for (const char *p = wrapper.log_file; *p && k + 16 < cap; p++) {
+        if (p[0] == '%' && p[1] == 'p') {
+            k += (size_t)snprintf(out + k, cap - k, "%d", (int)pid);
+            p++;
+        } else if (p[0] == '%' && p[1] == '%') {
+            out[k++] = '%';
+            p++;
+        } else {
+            out[k++] = *p;
+        }
+    }
+    out[k] = 0;
+}
+
 /* --- Server processes ------------------------------------------------------ */
 
 static h_server *servers[MAX_SERVERS];
 static bool initialised;
 
 static void init_once(void) {
+    wrapper_init();
     if (initialised) return;
     initialised = true;
     signal(SIGPIPE, SIG_IGN); /* a server that closes on us is an error code, not a signal */
@@ -179,7 +283,28 @@ static int decode_status(int st) {
     return -1;
 }
 
-static void kill_and_reap(h_server *s) {
+/* A reaped server's exit status under a wrapper: its error status is the
+ * wrapper's verdict (memcheck found errors in the server). It fails the
+ * test here, with the wrapper's report, so that no test can take it for an
+ * exit status it expected, nor ignore it. */
+static void wrapper_verdict(const h_server *s, int status) {
+    if (!wrapper.n || wrapper.error_status < 0 || status != wrapper.error_status) return;
+    const char *log = s->wrapper_log[0] ? s->wrapper_log : s->err_path;
+    size_t len = 0;
+    char *text = read_file(log, &len);
+    const char *from = text && len > 30000 ? text + len - 30000 : text;
+    fprintf(stderr, "---- %s reported errors in the server (%s): %s ----\n%s\n---- end ----\n",
+            wrapper.words[0], s->banner[0] ? s->banner : "no banner", log,
+            from ? from : "(unreadable)");
+    free(text);
+    if (criterion_current_test)
+        cr_expect_fail("%s reported errors in the server (exit status %d): see %s",
+                       wrapper.words[0], status, log);
+}
+
+static int wait_exit(h_server *s, int timeout_ms);
+
+static void kill_hard(h_server *s) {
     if (s->pid <= 0) return;
     kill(s->pid, SIGKILL);
     int st;
@@ -187,6 +312,16 @@ static void kill_and_reap(h_server *s) {
     }
     s->exit_status = -1;
     s->pid = 0;
+}
+
+static void kill_and_reap(h_server *s) {
+    if (s->pid > 0 && wrapper.n) {
+        /* SIGKILL would take the wrapper down before its checks at exit
+         * (memcheck's leak check): a graceful stop first. */
+        kill(s->pid, SIGTERM);
+        wait_exit(s, STOP_TIMEOUT_MS * wrapper.scale);
+    }
+    kill_hard(s);
 }
 
 static void remove_files(h_server *s) {
@@ -213,8 +348,6 @@ void h_cleanup(void) {
     }
 }
 
-static int wait_exit(h_server *s, int timeout_ms);
-
 /* A start-up failure: kill the child, show its stderr, fail the test. */
 static void start_failed(h_server *s, const char *what) {
     kill_and_reap(s);
@@ -225,7 +358,23 @@ static void start_failed(h_server *s, const char *what) {
     cr_assert_fail("server failed to start: %s (stdout: '%s')", what, banner);
 }
 
-static void child_exec(const char *bin, char **envp, const char *dir, int out_fd, int err_fd,
+/* The wrapper's program as execve wants it: a path, looked up in PATH
+ * unless it has a slash. */
+static bool find_in_path(const char *name, char *out, size_t cap) {
+    if (strchr(name, '/')) return snprintf(out, cap, "%s", name) < (int)cap;
+    const char *path = getenv("PATH");
+    for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+        size_t len = strcspn(p, ":");
+        if (len && snprintf(out, cap, "%.*s/%s", (int)len, p, name) < (int)cap &&
+            access(out, X_OK) == 0)
+            return true;
+        p += len;
+        if (*p == ':') p++;
+    }
+    return false;
+}
+
+static void child_exec(char **argv, char **envp, const char *dir, int out_fd, int err_fd,
                        pid_t parent) {
     /* Only async-signal-safe calls from here on. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -243,8 +392,7 @@ static void child_exec(const char *bin, char **envp, const char *dir, int out_fd
     const int sigs[] = {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD};
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaction(sigs[i], &dfl, NULL);
     if (chdir(dir) != 0) _exit(127);
-    char *argv[] = {(char *)bin, NULL};
-    execve(bin, argv, envp);
+    execve(argv[0], argv, envp);
     _exit(127);
 }
 
@@ -264,10 +412,23 @@ h_server *h_start(const char *bin, const char *const *env) {
     cr_assert(err_fd >= 0, "open %s: %s", s->err_path, strerror(errno));
     cr_assert_eq(pipe2(pipe_fd, O_CLOEXEC), 0, "pipe2: %s", strerror(errno));
     char **envp = build_env(env);
+    /* argv: the wrapper's words, if any, then the server (built before the
+     * fork: the child may only make async-signal-safe calls). */
+    char *argv[MAX_WRAPPER_WORDS + 2];
+    size_t argc = 0;
+    char wrapper_bin[4096];
+    if (wrapper.n) {
+        if (!find_in_path(wrapper.words[0], wrapper_bin, sizeof wrapper_bin))
+            cr_assert_fail("CHOPIN_TEST_SERVER_WRAPPER: '%s' not found in PATH", wrapper.words[0]);
+        argv[argc++] = wrapper_bin;
+        for (size_t i = 1; i < wrapper.n; i++) argv[argc++] = wrapper.words[i];
+    }
+    argv[argc++] = (char *)bin;
+    argv[argc] = NULL;
     pid_t parent = getpid();
     fflush(NULL);
     pid_t pid = fork();
-    if (pid == 0) child_exec(bin, envp, s->dir, pipe_fd[1], err_fd, parent);
+    if (pid == 0) child_exec(argv, envp, s->dir, pipe_fd[1], err_fd, parent);
     free(envp);
     close(pipe_fd[1]);
     close(err_fd);
@@ -277,10 +438,12 @@ h_server *h_start(const char *bin, const char *const *env) {
         return NULL;
     }
     s->pid = pid;
+    wrapper_log_path(pid, s->dir, s->wrapper_log, sizeof s->wrapper_log);
 
     /* The banner: a line ending in "listening on http://HOST:PORT" (other
      * lines before it are skipped). */
-    int64_t deadline = h_now_ms() + BANNER_TIMEOUT_MS;
+    int banner_ms = BANNER_TIMEOUT_MS * wrapper.scale;
+    int64_t deadline = h_now_ms() + banner_ms;
     size_t n = 0;
     for (;;) {
         s->banner[n] = 0;
@@ -301,7 +464,9 @@ h_server *h_start(const char *bin, const char *const *env) {
         int pr = left > 0 ? poll(&p, 1, left) : 0;
         if (pr < 0 && errno == EINTR) continue;
         if (pr <= 0) {
-            start_failed(s, "no banner within 5 s");
+            char why[64];
+            snprintf(why, sizeof why, "no banner within %d s", banner_ms / 1000);
+            start_failed(s, why);
             return NULL;
         }
         ssize_t r = read(s->out_fd, s->banner + n, sizeof s->banner - 1 - n);
@@ -346,6 +511,7 @@ static int wait_exit(h_server *s, int timeout_ms) {
         if (r == s->pid) {
             s->exit_status = decode_status(st);
             s->pid = 0;
+            wrapper_verdict(s, s->exit_status);
             return s->exit_status;
         }
         if (r < 0 && errno != EINTR) {
@@ -368,11 +534,12 @@ int h_wait_exit(h_server *s, int timeout_ms) {
 int h_stop_signal(h_server *s, int sig) {
     if (s->pid <= 0) return s->exit_status;
     kill(s->pid, sig);
-    int st = h_wait_exit(s, STOP_TIMEOUT_MS);
+    int stop_ms = STOP_TIMEOUT_MS * h_time_scale();
+    int st = h_wait_exit(s, stop_ms);
     if (s->pid > 0) {
-        dump_stderr(s, "did not exit within 10 s of the signal");
-        kill_and_reap(s);
-        cr_assert_fail("server did not exit within %d ms of signal %d", STOP_TIMEOUT_MS, sig);
+        dump_stderr(s, "did not exit in time after the signal");
+        kill_hard(s); /* not kill_and_reap: it would wait as long again */
+        cr_assert_fail("server did not exit within %d ms of signal %d", stop_ms, sig);
     }
     return st;
 }

@@ -10,7 +10,30 @@
  *
  * Functions that cannot go on (a server that does not start, a socket that
  * cannot connect) fail the current test with cr_assert; the others report
- * failure through their return value so that tests can assert on it. */
+ * failure through their return value so that tests can assert on it.
+ *
+ * A wrapper (tests/stress/memcheck.sh runs the suites so):
+ *   CHOPIN_TEST_SERVER_WRAPPER  a command put in front of every server's
+ *       argv, split on spaces and tabs (no quoting), e.g.
+ *       "valgrind --error-exitcode=99 --leak-check=full --log-file=/tmp/vg/%p.log".
+ *       It runs in the server's private directory with the server's
+ *       environment. Two of its words mean something to the harness:
+ *       --error-exitcode=N  an exit with status N is the wrapper's verdict
+ *           (memcheck found errors): whenever such a server is reaped, the
+ *           current test fails, saying so, whatever it expected of the exit;
+ *       --log-file=PATH     where that verdict is explained (%p: the
+ *           server's pid), shown with the failure; best absolute, as a
+ *           relative one is left behind in the server's directory. Without
+ *           it the wrapper writes to the server's stderr, which some tests
+ *           read.
+ *       Under a wrapper, servers the harness has to get rid of (h_free,
+ *       h_cleanup, a failed start) get SIGTERM before SIGKILL, so that the
+ *       wrapper's checks at exit (memcheck's leak check) still run.
+ *   CHOPIN_TEST_TIME_SCALE  an integer from 1 to 1000 (default 10 under a
+ *       wrapper, else 1) multiplying the bounds that only the server's speed
+ *       can break: the banner wait, the stop wait, H_TIMEOUT_MS and the
+ *       Criterion timeouts of every test. Bounds that a check is about (a
+ *       timeout firing at the right time, a prompt exit) are not scaled. */
 #ifndef CHOPIN_IT_HARNESS_H
 #define CHOPIN_IT_HARNESS_H
 
@@ -19,8 +42,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Default bound on any single wait for the server, in milliseconds. */
-#define H_TIMEOUT_MS 5000
+/* Under a wrapper (CHOPIN_TEST_SERVER_WRAPPER set). */
+bool h_wrapped(void);
+/* CHOPIN_TEST_TIME_SCALE (above): 1 unless the servers run slower. */
+int h_time_scale(void);
+
+/* Default bound on any single wait for the server, in milliseconds: a
+ * liveness bound only, scaled under a wrapper. */
+#define H_TIMEOUT_MS (5000 * h_time_scale())
 
 /* --- Time ------------------------------------------------------------------ */
 
@@ -36,19 +65,20 @@ typedef struct {
     char dir[64];      /* private working directory (no stray .env) */
     char err_path[96]; /* the child's stderr */
     char banner[512];
-    int exit_status; /* after stopping: 0..255, 128+signal, or -1 */
+    int exit_status;       /* after stopping: 0..255, 128+signal, or -1 */
+    char wrapper_log[512]; /* the wrapper's --log-file for this server, or "" */
 } h_server;
 
 /* Starts bin with env, a NULL-terminated list of "NAME=value" applied over
  * a clean base: every SERVER_* and CHOPIN_* variable of the test process is
  * dropped, then SERVER_HOST=127.0.0.1, SERVER_PORT=0 and CHOPIN_WORKERS=1
- * are set unless env names them. Waits up to 5 s for the banner. Fails the
- * test if the server does not come up. */
+ * are set unless env names them. Waits up to 5 s (scaled) for the banner.
+ * Fails the test if the server does not come up. */
 h_server *h_start(const char *bin, const char *const *env);
 
-/* Sends sig and waits up to 10 s for the exit; on timeout SIGKILLs the child
- * and fails the test. Returns the exit status (0..255, or 128+signal when
- * killed by a signal). */
+/* Sends sig and waits up to 10 s (scaled) for the exit; on timeout SIGKILLs
+ * the child and fails the test. Returns the exit status (0..255, or
+ * 128+signal when killed by a signal). */
 int h_stop_signal(h_server *s, int sig);
 int h_stop(h_server *s); /* h_stop_signal(s, SIGTERM) */
 /* Sends a signal without waiting. */

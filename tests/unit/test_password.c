@@ -8,6 +8,7 @@
 #include <chopin/password.h>
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -64,6 +65,10 @@ Test(password, stored_hashes_are_bounded) {
         "$argon2id$v=19$m=19456,t=1000,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaA",
         "$argon2id$v=19$m=19456,t=2,p=255$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaA",
         "$argon2id$v=19$m=19456,t=2,p=1$!!!$???",
+        "$argon2id$v=19$m=+19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaA",
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaA$",
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdB$aGFzaGhhc2hoYXNoaGFzaA",
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaGhhc2hoYXNoaGFzaA", /* salt < 8 bytes */
         NULL,
     };
     for (size_t i = 0; bad[i]; i++)
@@ -85,6 +90,20 @@ Test(password, rehash_when_parameters_change) {
     chopin_password_set_params(old);
     cr_assert(chopin_password_needs_rehash("$argon2i$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"));
     cr_assert_eq(chopin_password_verify_nobody(NULL, "whatever", 8), 0);
+}
+
+/* glibc's malloc keeps a freed block of 19 MiB in its arena and raises its
+ * mmap and trim thresholds for the whole process (see "The work area" in
+ * password.c): the memory of a hash must not come from malloc. */
+Test(password, the_work_area_is_not_mallocs) {
+    char h[CHOPIN_PASSWORD_HASH_MAX];
+    struct mallinfo2 before = mallinfo2();
+    for (int i = 0; i < 3; i++) cr_assert_eq(chopin_password_hash(NULL, "pw", 2, h, sizeof h), 0);
+    cr_assert_eq(chopin_password_verify(NULL, h, "pw", 2), 1);
+    struct mallinfo2 after = mallinfo2();
+    cr_assert_lt(after.arena + after.hblkhd, before.arena + before.hblkhd + (1u << 20),
+                 "malloc's heap grew from %zu to %zu bytes", before.arena + before.hblkhd,
+                 after.arena + after.hblkhd);
 }
 
 /* --- Other implementations -------------------------------------------------------------- */
