@@ -17,7 +17,7 @@
 #   (2, 3 and 4 also check the demo's OpenAPI document and docs page with npm
 #    tools, installed once per tests/openapi/package-lock.json into
 #    CHOPIN_NPM_CACHE, default ~/.cache/chopin: tests/openapi/check.sh)
-#   6. libFuzzer targets, each for FUZZ_SECONDS (default 30) on a copy of its
+#   6. libFuzzer targets, each for FUZZ_SECONDS (default 20) on a copy of its
 #      seed corpus (tests/fuzz/run-all.sh, which builds them in build/fuzz)
 # Environment: JOBS (default nproc), FUZZ_SECONDS, SKIP_FUZZ=1, SKIP_ASAN=1,
 # SKIP_TSAN=1.
@@ -26,7 +26,7 @@ set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 jobs=${JOBS:-$(nproc)}
-fuzz_seconds=${FUZZ_SECONDS:-30}
+fuzz_seconds=${FUZZ_SECONDS:-20}
 passed=0
 failed=0
 failures=()
