@@ -20,6 +20,7 @@
 #include <criterion/criterion.h>
 
 #include "harness.h"
+#include "netns.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -156,19 +157,6 @@ static long usable_fds(void) {
     rl.rlim_cur = rl.rlim_max;
     cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0, "%s", strerror(errno));
     return rl.rlim_cur == RLIM_INFINITY ? 1L << 30 : (long)rl.rlim_cur;
-}
-
-static bool private_network(void) {
-    if (unshare(CLONE_NEWNET) != 0) return false;
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    cr_assert(fd >= 0);
-    struct ifreq ifr = {0};
-    strcpy(ifr.ifr_name, "lo");
-    cr_assert_eq(ioctl(fd, SIOCGIFFLAGS, &ifr), 0, "%s", strerror(errno));
-    ifr.ifr_flags |= IFF_UP;
-    cr_assert_eq(ioctl(fd, SIOCSIFFLAGS, &ifr), 0, "%s", strerror(errno));
-    close(fd);
-    return true;
 }
 
 /* --- A client process: `count` connections from index `first` ------------- */

@@ -13,6 +13,7 @@
 #include <criterion/criterion.h>
 
 #include "harness.h"
+#include "netns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,18 +47,9 @@ static bool set_sysctl(const char *path, const char *value) {
     return ok;
 }
 
-/* A new network namespace with its loopback up; false (and why in errno) if
- * this process may not make one. */
-static bool private_network(bool migrate_requests) {
-    if (unshare(CLONE_NEWNET) != 0) return false;
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    cr_assert(fd >= 0);
-    struct ifreq ifr = {0};
-    strcpy(ifr.ifr_name, "lo");
-    cr_assert_eq(ioctl(fd, SIOCGIFFLAGS, &ifr), 0, "%s", strerror(errno));
-    ifr.ifr_flags |= IFF_UP;
-    cr_assert_eq(ioctl(fd, SIOCSIFFLAGS, &ifr), 0, "%s", strerror(errno));
-    close(fd);
+/* The test's own network namespace, with tcp_migrate_req set there. */
+static bool private_network_migrating(bool migrate_requests) {
+    if (!private_network()) return false;
     cr_assert(set_sysctl("/proc/sys/net/ipv4/tcp_migrate_req", migrate_requests ? "1" : "0"),
               "cannot set net.ipv4.tcp_migrate_req (Linux 5.14 or later): %s", strerror(errno));
     return true;
@@ -231,7 +223,7 @@ static long restarts_under_load(int rounds, long *served) {
 }
 
 Test(restart, new_process_takes_the_port_while_the_old_drains_no_request_fails) {
-    if (!private_network(true))
+    if (!private_network_migrating(true))
         cr_skip_test("needs a network namespace (root or CAP_NET_ADMIN): %s", strerror(errno));
     long served;
     long failed = restarts_under_load(5, &served);
