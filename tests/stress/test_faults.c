@@ -12,6 +12,8 @@
 
 #include <chopin.h>
 
+#include "../unit/loopback.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -27,23 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* --- A tiny client ------------------------------------------------------------ */
-
-static int connect_to(int port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert(fd >= 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET,
-                             .sin_port = htons((uint16_t)port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0, "connect: %s", strerror(errno));
-    return fd;
-}
 
 static void send_all(int fd, const char *data, size_t len) {
     while (len) {

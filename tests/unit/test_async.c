@@ -7,6 +7,8 @@
 
 #include <chopin.h>
 
+#include "loopback.h"
+
 #include "core/core.h" /* CHOPIN_UNDER_TSAN */
 
 #include <errno.h>
@@ -22,12 +24,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static long query_long(chopin_ctx *c, const char *name, long fallback) {
     chopin_str v = chopin_query(c, name);
@@ -134,16 +130,6 @@ static void stop_app(chopin_app *app) {
     chopin_app_stop(app);
     chopin_app_wait(app);
     chopin_app_free(app);
-}
-
-static int connect_to(int port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert(fd >= 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET,
-                             .sin_port = htons((uint16_t)port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0, "connect: %s", strerror(errno));
-    return fd;
 }
 
 static void send_get(int fd, const char *target) {
